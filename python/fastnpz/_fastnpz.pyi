@@ -1,0 +1,11 @@
+"""Type stubs for the compiled core (internal; use the fastnpz package API)."""
+
+from typing import Any
+
+DEFAULT_CHUNK: int
+
+_Member = tuple[bytes, bool, bytes, Any]
+
+def npy_header(descr_repr: str, fortran_order: bool, shape: list[int] | tuple[int, ...]) -> tuple[bytes, int]: ...
+def write_path(path: str, members: list[_Member], *, level: int, threads: int) -> int: ...
+def write_file(file: Any, members: list[_Member], *, start: int | None, level: int, threads: int) -> int: ...

@@ -1,0 +1,181 @@
+"""numpy's ``savez`` argument semantics, in front of the Rust writer.
+
+Everything here mirrors ``numpy.lib._npyio_impl._savez`` and the parts of
+``zipfile`` it relies on, step for step, so that the same inputs give the
+same names, warnings and exceptions. The one deliberate difference: every
+member is converted and checked *before* the target is opened, so a bad
+input never truncates or creates the target path.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import pickle
+import stat
+import struct
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.lib import format as npformat
+
+from . import _fastnpz
+from ._options import current_level, current_threads
+
+__all__ = ["save_archive", "has_array_function_override"]
+
+_NDARRAY_ARRAY_FUNCTION = np.ndarray.__array_function__
+# numpy >= 2 pickles dtypes that are not "legacy" (StringDType, user dtypes).
+_HAS_LEGACY_FLAG = hasattr(type(np.dtype(float)), "_legacy")
+
+
+def has_array_function_override(args: tuple[Any, ...], kwds: dict[str, Any]) -> bool:
+    """True when numpy's ``__array_function__`` dispatch would hand the call
+    to an override (the dispatcher's relevant arguments: ``*args`` and the
+    keyword values, not ``file``)."""
+    for value in (*args, *kwds.values()):
+        kind = type(value)
+        if kind is np.ndarray:
+            continue
+        func = getattr(kind, "__array_function__", None)
+        if func is not None and func is not _NDARRAY_ARRAY_FUNCTION:
+            return True
+    return False
+
+
+def _zip_name(key: str) -> tuple[str, bytes, bool]:
+    """The member name as zipfile stores it: cut at the first NUL, ``os.sep``
+    turned into ``/``, ASCII or else UTF-8 (flag bit 11)."""
+    name = key + ".npy"
+    nul = name.find("\x00")
+    if nul >= 0:
+        name = name[:nul]
+    if os.sep != "/" and os.sep in name:
+        name = name.replace(os.sep, "/")
+    try:
+        encoded, utf8 = name.encode("ascii"), False
+    except UnicodeEncodeError:
+        encoded, utf8 = name.encode("utf-8"), True  # lone surrogates raise, as in zipfile
+    # zipfile packs the name length as a ushort; longer names fail there.
+    struct.pack("<H", len(encoded))
+    return name, encoded, utf8
+
+
+def _needs_pickle(array: np.ndarray) -> bool:
+    dtype = array.dtype
+    if dtype.hasobject:
+        return True
+    return _HAS_LEGACY_FLAG and not type(dtype)._legacy
+
+
+def _member(key: str, value: Any, allow_pickle: Any, seen: set[str]) -> tuple[bytes, bool, bytes, Any]:
+    """Convert and check one member, in numpy's order: ``asanyarray``, the
+    zip name (duplicate warning, encoding), the header (dtype warnings,
+    format version), then the pickle policy."""
+    array = np.asanyarray(value)
+    name, encoded, utf8 = _zip_name(key)
+    if name in seen:
+        warnings.warn(f"Duplicate name: {name!r}", UserWarning, stacklevel=5)
+    seen.add(name)
+    info = npformat.header_data_from_array_1_0(array)
+    header, major = _fastnpz.npy_header(repr(info["descr"]), info["fortran_order"], info["shape"])
+    if major == 2:
+        warnings.warn(
+            "Stored array in format 2.0. It can only be" "read by NumPy >= 1.9",
+            UserWarning,
+            stacklevel=5,
+        )
+    elif major == 3:
+        warnings.warn(
+            "Stored array in format 3.0. It can only be read by NumPy >= 1.17",
+            UserWarning,
+            stacklevel=5,
+        )
+    if _needs_pickle(array):
+        if not allow_pickle:
+            if array.dtype.hasobject:
+                raise ValueError("Object arrays cannot be saved when allow_pickle=False")
+            raise ValueError("User-defined dtypes cannot be saved when allow_pickle=False")
+        # Pickle through a file object, as numpy does: the pickler frames
+        # large payloads differently when it writes to a file.
+        buffer = io.BytesIO()
+        pickle.dump(array, buffer, protocol=4)
+        return encoded, utf8, header, buffer.getvalue()
+    return encoded, utf8, header, array
+
+
+def _probe_path(path: str) -> None:
+    """Raise the OSError that ``open(path, 'w+b')`` would raise, without
+    creating or truncating anything."""
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        parent = os.path.dirname(path) or "."
+        try:
+            st = os.stat(parent)
+        except OSError as exc:
+            raise type(exc)(exc.errno, exc.strerror, path) from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path) from None
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path) from None
+    else:
+        os.close(fd)
+
+
+def _file_start(file: Any) -> int | None:
+    """zipfile's seekability test: ``tell()``, then ``seek(tell())``; an
+    AttributeError or OSError from either means unseekable (None)."""
+    try:
+        start = file.tell()
+    except (AttributeError, OSError):
+        return None
+    try:
+        file.seek(start)
+    except (AttributeError, OSError):
+        return None
+    return start
+
+
+def save_archive(file: Any, args: tuple[Any, ...], kwds: dict[str, Any], compress: bool, allow_pickle: Any) -> None:
+    """The body of ``savez``/``savez_compressed`` once dispatch is settled."""
+    if not hasattr(file, "write"):
+        file = os.fspath(file)
+        if not file.endswith(".npz"):
+            file = file + ".npz"
+
+    namedict = kwds
+    for i, value in enumerate(args):
+        key = "arr_%d" % i
+        if key in namedict.keys():
+            raise ValueError(f"Cannot use un-named variables and keyword {key}")
+        namedict[key] = value
+
+    level = current_level() if compress else -1
+    threads = current_threads()
+
+    # numpy.lib.npyio.zipfile_factory: anything without `read` is a path.
+    if not hasattr(file, "read"):
+        path = os.fspath(file)
+        if isinstance(path, str) and "\x00" in path:
+            raise ValueError("embedded null byte")
+        try:
+            members = _members(namedict, allow_pickle)
+        except Exception:
+            # numpy opens the file before converting anything, so an
+            # unopenable path wins over a bad array.
+            _probe_path(path)
+            raise
+        _fastnpz.write_path(path, members, level=level, threads=threads)
+        return
+
+    start = _file_start(file)
+    members = _members(namedict, allow_pickle)
+    _fastnpz.write_file(file, members, start=start, level=level, threads=threads)
+
+
+def _members(namedict: dict[str, Any], allow_pickle: Any) -> list[tuple[bytes, bool, bytes, Any]]:
+    seen: set[str] = set()
+    return [_member(key, value, allow_pickle, seen) for key, value in namedict.items()]

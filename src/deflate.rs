@@ -1,0 +1,243 @@
+//! Raw deflate of one chunk, so that chunks compressed independently
+//! concatenate into one valid stream (the pigz scheme).
+//!
+//! Each chunk is primed with the 32 KiB that precede it as a preset
+//! dictionary, so matches reach back across the chunk boundary as they would
+//! in a serial stream. Every chunk but the last ends with a sync flush
+//! (byte-aligned, no final bit); the last one finishes the stream.
+
+use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Method, Status, Strategy};
+
+/// Deflate's window: the most history a chunk can use from its predecessor.
+pub const WINDOW: usize = 32 * 1024;
+
+/// How a member's bytes are stored in the zip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// ZIP_STORED (method 0), what `numpy.savez` writes.
+    Stored,
+    /// ZIP_DEFLATED (method 8) at a zlib level 0-9.
+    Deflated(u8),
+}
+
+impl Compression {
+    /// The zip method number.
+    pub fn method(self) -> u16 {
+        match self {
+            Compression::Stored => 0,
+            Compression::Deflated(_) => 8,
+        }
+    }
+}
+
+/// A failure inside the deflate engine (not reachable with valid settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeflateFailure(pub String);
+
+impl std::fmt::Display for DeflateFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "deflate failed: {}", self.0)
+    }
+}
+
+/// A reusable per-thread chunk compressor (zlib-rs state is ~300 KiB, so it is
+/// reset between chunks rather than rebuilt).
+pub struct ChunkEncoder {
+    compression: Compression,
+    state: Option<Deflate>,
+}
+
+impl ChunkEncoder {
+    /// An encoder for one compression setting.
+    pub fn new(compression: Compression) -> Self {
+        ChunkEncoder {
+            compression,
+            state: None,
+        }
+    }
+
+    /// Compress the concatenation of `pieces` as one chunk, appending to `out`.
+    /// `dict` is the stream's history just before the chunk (empty for the
+    /// first chunk); `last` finishes the stream.
+    pub fn encode(
+        &mut self,
+        dict: &[u8],
+        pieces: &[&[u8]],
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DeflateFailure> {
+        let level = match self.compression {
+            Compression::Stored => {
+                for p in pieces {
+                    out.extend_from_slice(p);
+                }
+                return Ok(());
+            }
+            Compression::Deflated(level) => i32::from(level),
+        };
+        let state = match &mut self.state {
+            Some(s) => {
+                s.reset();
+                s
+            }
+            None => self.state.insert(Deflate::new_with_config(DeflateConfig {
+                level,
+                method: Method::Deflated,
+                window_bits: -15,
+                mem_level: 8,
+                strategy: Strategy::Default,
+            })),
+        };
+        if !dict.is_empty() {
+            let tail = &dict[dict.len().saturating_sub(WINDOW)..];
+            state
+                .set_dictionary(tail)
+                .map_err(|e| DeflateFailure(e.as_str().to_owned()))?;
+        }
+        let total: usize = pieces.iter().map(|p| p.len()).sum();
+        out.reserve(zlib_rs::compress_bound(total) + 64);
+        for piece in pieces {
+            let mut rest = *piece;
+            while !rest.is_empty() {
+                let before = state.total_in();
+                run(state, rest, out, DeflateFlush::NoFlush)?;
+                let used = (state.total_in() - before) as usize;
+                rest = &rest[used..];
+            }
+        }
+        let flush = if last {
+            DeflateFlush::Finish
+        } else {
+            DeflateFlush::SyncFlush
+        };
+        loop {
+            let status = run(state, &[], out, flush)?;
+            // A flush is complete once deflate returns with output space left
+            // over (sync) or reports the end of the stream (finish).
+            let done = if last {
+                status == Status::StreamEnd
+            } else {
+                out.len() < out.capacity()
+            };
+            if done {
+                return Ok(());
+            }
+            out.reserve(64 * 1024);
+        }
+    }
+}
+
+/// One deflate call into the spare capacity of `out`.
+fn run(
+    state: &mut Deflate,
+    input: &[u8],
+    out: &mut Vec<u8>,
+    flush: DeflateFlush,
+) -> Result<Status, DeflateFailure> {
+    if out.capacity() - out.len() < 64 {
+        out.reserve(64 * 1024);
+    }
+    let start = out.len();
+    out.resize(out.capacity(), 0);
+    let before = state.total_out();
+    let status = state.compress(input, &mut out[start..], flush);
+    let produced = (state.total_out() - before) as usize;
+    out.truncate(start + produced);
+    status.map_err(|e| DeflateFailure(e.as_str().to_owned()))
+}
+
+/// CRC-32 of `piece` continuing from `crc`.
+pub fn crc32(crc: u32, piece: &[u8]) -> u32 {
+    zlib_rs::crc32::crc32(crc, piece)
+}
+
+/// CRC-32 of A‖B from CRC(A), CRC(B) and len(B).
+pub fn crc32_combine(a: u32, b: u32, len_b: u64) -> u32 {
+    zlib_rs::crc32::crc32_combine(a, b, len_b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zlib_rs::{Inflate, InflateFlush};
+
+    fn inflate_raw(data: &[u8], expect: usize) -> Vec<u8> {
+        let mut inf = Inflate::new(false, 15);
+        let mut out = vec![0u8; expect + 1024];
+        let status = inf
+            .decompress(data, &mut out, InflateFlush::Finish)
+            .unwrap();
+        assert_eq!(status, Status::StreamEnd);
+        out.truncate(inf.total_out() as usize);
+        out
+    }
+
+    fn sample(n: usize) -> Vec<u8> {
+        // Compressible but not trivial: a slow ramp with a pseudo-random walk.
+        let mut x: u32 = 12345;
+        (0..n)
+            .map(|i| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                ((i / 7) as u8).wrapping_add((x >> 29) as u8)
+            })
+            .collect()
+    }
+
+    fn chunked(data: &[u8], chunk: usize, compression: Compression) -> Vec<u8> {
+        let mut enc = ChunkEncoder::new(compression);
+        let mut out = Vec::new();
+        let starts: Vec<usize> = if data.is_empty() {
+            vec![0]
+        } else {
+            (0..data.len()).step_by(chunk).collect()
+        };
+        for (k, &s) in starts.iter().enumerate() {
+            let e = (s + chunk).min(data.len());
+            let last = k + 1 == starts.len();
+            enc.encode(&data[s.saturating_sub(WINDOW)..s], &[&data[s..e]], last, &mut out)
+                .unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn chunks_concatenate_into_one_stream_around_boundaries() {
+        let chunk = 64 * 1024;
+        for n in [0, 1, chunk - 1, chunk, chunk + 1, 2 * chunk, 3 * chunk + 17] {
+            let data = sample(n);
+            for level in [0, 1, 6, 9] {
+                let z = chunked(&data, chunk, Compression::Deflated(level));
+                assert_eq!(inflate_raw(&z, n), data, "n={n} level={level}");
+            }
+        }
+    }
+
+    #[test]
+    fn dictionary_keeps_chunked_size_close_to_serial() {
+        let data = sample(1 << 20);
+        let serial = chunked(&data, data.len(), Compression::Deflated(6));
+        let split = chunked(&data, 128 * 1024, Compression::Deflated(6));
+        assert!((split.len() as f64) < serial.len() as f64 * 1.01);
+    }
+
+    #[test]
+    fn pieces_compress_as_their_concatenation() {
+        let data = sample(100_000);
+        let mut enc = ChunkEncoder::new(Compression::Deflated(6));
+        let mut out = Vec::new();
+        enc.encode(&[], &[&data[..10], &data[10..], &[]], true, &mut out)
+            .unwrap();
+        assert_eq!(inflate_raw(&out, data.len()), data);
+    }
+
+    #[test]
+    fn crc_combine_matches_crc_of_concatenation() {
+        let data = sample(300_000);
+        for cut in [0, 1, 65_536, 299_999, 300_000] {
+            let (a, b) = data.split_at(cut);
+            let whole = crc32(0, &data);
+            let joined = crc32_combine(crc32(0, a), crc32(0, b), b.len() as u64);
+            assert_eq!(whole, joined);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! A sink that writes to a Python file object from the calling thread.
+//!
+//! The archive writer runs with the GIL released; each call here re-attaches
+//! to the interpreter just for the Python call. A Python exception is kept
+//! whole and re-raised by the binding instead of the placeholder io error.
+
+use std::io;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyInt};
+
+use crate::sink::Sink;
+
+/// Writes to `file.write`, patches with `seek`/`write`/`seek` like zipfile.
+pub struct PyFileSink {
+    file: Py<PyAny>,
+    /// zipfile wraps unseekable outputs in `_Tellable`, which adds up what
+    /// `write` returns, so a `write` returning None fails there with
+    /// TypeError. Kept, because parity suites compare exceptions.
+    count_returns: bool,
+    error: Option<PyErr>,
+}
+
+impl PyFileSink {
+    /// A sink over `file`; `seekable` as zipfile determined it.
+    pub fn new(file: Py<PyAny>, seekable: bool) -> Self {
+        PyFileSink {
+            file,
+            count_returns: !seekable,
+            error: None,
+        }
+    }
+
+    /// The Python exception behind the last failure, if any.
+    pub fn take_error(&mut self) -> Option<PyErr> {
+        self.error.take()
+    }
+
+    fn keep(&mut self, r: PyResult<()>) -> io::Result<()> {
+        r.map_err(|e| {
+            self.error = Some(e);
+            io::Error::other("Python file object raised")
+        })
+    }
+
+    fn write_py(&self, py: Python<'_>, buf: &[u8]) -> PyResult<()> {
+        let file = self.file.bind(py);
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let n = file.call_method1("write", (PyBytes::new(py, rest),))?;
+            if n.is_none() {
+                if self.count_returns {
+                    return Err(PyTypeError::new_err(
+                        "unsupported operand type(s) for +=: 'int' and 'NoneType'",
+                    ));
+                }
+                return Ok(());
+            }
+            if !n.is_instance_of::<PyInt>() {
+                // Objects returning something else: numpy ignores it when
+                // seekable, and so do we.
+                return Ok(());
+            }
+            let n: usize = n.extract().unwrap_or(rest.len());
+            if n == 0 || n >= rest.len() {
+                return Ok(());
+            }
+            // A raw file may write less than asked; write the rest rather
+            // than silently dropping it.
+            rest = &rest[n..];
+        }
+        Ok(())
+    }
+}
+
+impl Sink for PyFileSink {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let r = Python::attach(|py| self.write_py(py, buf));
+        self.keep(r)
+    }
+
+    fn patch(&mut self, pos: u64, buf: &[u8]) -> io::Result<()> {
+        let r = Python::attach(|py| {
+            let file = self.file.bind(py);
+            let end = file.call_method0("tell")?;
+            file.call_method1("seek", (pos,))?;
+            self.write_py(py, buf)?;
+            file.call_method1("seek", (end,))?;
+            Ok(())
+        });
+        self.keep(r)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let r = Python::attach(|py| self.file.bind(py).call_method0("flush").map(|_| ()));
+        self.keep(r)
+    }
+}

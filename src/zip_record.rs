@@ -1,0 +1,253 @@
+//! Zip records laid out as CPython's `zipfile` writes them for numpy
+//! (`ZipFile.open(name, "w", force_zip64=True)`), so archives match numpy's
+//! field for field apart from the compressed bytes themselves.
+
+/// zipfile's threshold for switching a value to its zip64 form (2**31 - 1).
+pub const ZIP64_LIMIT: u64 = (1 << 31) - 1;
+/// zipfile's member-count threshold for the zip64 end records.
+pub const ZIP_FILECOUNT_LIMIT: u64 = (1 << 16) - 1;
+/// "Version needed" / "made by" once zip64 is involved (always, here).
+const ZIP64_VERSION: u8 = 45;
+/// zipfile's `create_system`: 0 on Windows, 3 (Unix) elsewhere.
+const CREATE_SYSTEM: u8 = if cfg!(windows) { 0 } else { 3 };
+/// ZipInfo's default date_time (1980, 1, 1, 0, 0, 0) in DOS form.
+const DOS_TIME: u16 = 0;
+const DOS_DATE: u16 = (1 << 5) | 1;
+/// zipfile gives written members `?rw-------`.
+const EXTERNAL_ATTR: u32 = 0o600 << 16;
+
+/// Bit 3: sizes and CRC follow the data in a data descriptor.
+pub const FLAG_DATA_DESCRIPTOR: u16 = 0x0008;
+/// Bit 11: the name is UTF-8.
+pub const FLAG_UTF8: u16 = 0x0800;
+
+/// What the central directory needs to know about one written member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Encoded name.
+    pub name: Vec<u8>,
+    /// General-purpose flags (UTF-8, data descriptor).
+    pub flags: u16,
+    /// 0 stored, 8 deflated.
+    pub method: u16,
+    /// CRC-32 of the uncompressed bytes.
+    pub crc: u32,
+    /// Compressed size.
+    pub compressed: u64,
+    /// Uncompressed size.
+    pub uncompressed: u64,
+    /// Absolute offset of the local header in the output.
+    pub header_offset: u64,
+}
+
+fn put16(out: &mut Vec<u8>, v: u16) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// The 32-bit form of a value zipfile moves into a zip64 extra above the limit.
+fn clamp32(v: u64) -> u32 {
+    if v > ZIP64_LIMIT {
+        0xFFFF_FFFF
+    } else {
+        v as u32
+    }
+}
+
+/// The local file header. With a data descriptor, CRC and sizes are zero
+/// here, as zipfile writes them; otherwise they are final (zipfile seeks back
+/// and rewrites the header once the member is done).
+pub fn local_header(e: &Entry) -> Vec<u8> {
+    let descriptor = e.flags & FLAG_DATA_DESCRIPTOR != 0;
+    let (crc, compressed, uncompressed) = if descriptor {
+        (0, 0, 0)
+    } else {
+        (e.crc, e.compressed, e.uncompressed)
+    };
+    let mut out = Vec::with_capacity(30 + e.name.len() + 20);
+    put32(&mut out, 0x0403_4b50);
+    out.push(ZIP64_VERSION);
+    out.push(0);
+    put16(&mut out, e.flags);
+    put16(&mut out, e.method);
+    put16(&mut out, DOS_TIME);
+    put16(&mut out, DOS_DATE);
+    put32(&mut out, crc);
+    // force_zip64: the sizes always live in the zip64 extra.
+    put32(&mut out, 0xFFFF_FFFF);
+    put32(&mut out, 0xFFFF_FFFF);
+    put16(&mut out, name_len(&e.name));
+    put16(&mut out, 20);
+    out.extend_from_slice(&e.name);
+    put16(&mut out, 1);
+    put16(&mut out, 16);
+    put64(&mut out, uncompressed);
+    put64(&mut out, compressed);
+    out
+}
+
+/// Name lengths are validated by the caller; a longer name is cut to what the
+/// field can hold rather than wrapping around.
+fn name_len(name: &[u8]) -> u16 {
+    u16::try_from(name.len()).unwrap_or(u16::MAX)
+}
+
+/// The zip64 data descriptor zipfile writes after the data of each member
+/// on unseekable output.
+pub fn data_descriptor(e: &Entry) -> [u8; 24] {
+    let mut out = [0u8; 24];
+    out[..4].copy_from_slice(&0x0807_4b50u32.to_le_bytes());
+    out[4..8].copy_from_slice(&e.crc.to_le_bytes());
+    out[8..16].copy_from_slice(&e.compressed.to_le_bytes());
+    out[16..24].copy_from_slice(&e.uncompressed.to_le_bytes());
+    out
+}
+
+/// One central directory record.
+pub fn central_entry(e: &Entry) -> Vec<u8> {
+    let mut extra = Vec::new();
+    let big_sizes = e.uncompressed > ZIP64_LIMIT || e.compressed > ZIP64_LIMIT;
+    let (compressed, uncompressed) = if big_sizes {
+        extra.push(e.uncompressed);
+        extra.push(e.compressed);
+        (0xFFFF_FFFF, 0xFFFF_FFFF)
+    } else {
+        (e.compressed as u32, e.uncompressed as u32)
+    };
+    if e.header_offset > ZIP64_LIMIT {
+        extra.push(e.header_offset);
+    }
+    let extra_len = if extra.is_empty() {
+        0
+    } else {
+        4 + 8 * extra.len()
+    };
+    let mut out = Vec::with_capacity(46 + e.name.len() + extra_len);
+    put32(&mut out, 0x0201_4b50);
+    out.push(ZIP64_VERSION);
+    out.push(CREATE_SYSTEM);
+    out.push(ZIP64_VERSION);
+    out.push(0);
+    put16(&mut out, e.flags);
+    put16(&mut out, e.method);
+    put16(&mut out, DOS_TIME);
+    put16(&mut out, DOS_DATE);
+    put32(&mut out, e.crc);
+    put32(&mut out, compressed);
+    put32(&mut out, uncompressed);
+    put16(&mut out, name_len(&e.name));
+    put16(&mut out, extra_len as u16);
+    put16(&mut out, 0); // comment length
+    put16(&mut out, 0); // disk number start
+    put16(&mut out, 0); // internal attributes
+    put32(&mut out, EXTERNAL_ATTR);
+    put32(&mut out, clamp32(e.header_offset));
+    out.extend_from_slice(&e.name);
+    if !extra.is_empty() {
+        put16(&mut out, 1);
+        put16(&mut out, (8 * extra.len()) as u16);
+        for v in extra {
+            put64(&mut out, v);
+        }
+    }
+    out
+}
+
+/// The end records: zip64 end record and locator when zipfile would need
+/// them, then the classic end of central directory record.
+/// `cd_end` is the absolute offset just past the central directory.
+pub fn end_records(count: u64, cd_offset: u64, cd_end: u64) -> Vec<u8> {
+    let cd_size = cd_end - cd_offset;
+    let mut out = Vec::with_capacity(22 + 56 + 20);
+    let zip64 =
+        count > ZIP_FILECOUNT_LIMIT || cd_offset > ZIP64_LIMIT || cd_size > ZIP64_LIMIT;
+    let (mut count16, mut size32, mut offset32) = (count, cd_size, cd_offset);
+    if zip64 {
+        put32(&mut out, 0x0606_4b50);
+        put64(&mut out, 44);
+        put16(&mut out, 45);
+        put16(&mut out, 45);
+        put32(&mut out, 0);
+        put32(&mut out, 0);
+        put64(&mut out, count);
+        put64(&mut out, count);
+        put64(&mut out, cd_size);
+        put64(&mut out, cd_offset);
+        put32(&mut out, 0x0706_4b50);
+        put32(&mut out, 0);
+        put64(&mut out, cd_end);
+        put32(&mut out, 1);
+        count16 = count.min(0xFFFF);
+        size32 = cd_size.min(0xFFFF_FFFF);
+        offset32 = cd_offset.min(0xFFFF_FFFF);
+    }
+    put32(&mut out, 0x0605_4b50);
+    put16(&mut out, 0);
+    put16(&mut out, 0);
+    put16(&mut out, count16 as u16);
+    put16(&mut out, count16 as u16);
+    put32(&mut out, size32 as u32);
+    put32(&mut out, offset32 as u32);
+    put16(&mut out, 0);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(offset: u64, size: u64) -> Entry {
+        Entry {
+            name: b"a.npy".to_vec(),
+            flags: 0,
+            method: 8,
+            crc: 0xDEAD_BEEF,
+            compressed: size,
+            uncompressed: size,
+            header_offset: offset,
+        }
+    }
+
+    #[test]
+    fn small_entries_have_no_central_extra() {
+        let c = central_entry(&entry(100, 1000));
+        assert_eq!(c.len(), 46 + 5);
+        assert_eq!(u32::from_le_bytes([c[42], c[43], c[44], c[45]]), 100);
+    }
+
+    #[test]
+    fn large_values_move_into_the_central_zip64_extra() {
+        let c = central_entry(&entry(ZIP64_LIMIT + 1, ZIP64_LIMIT + 1));
+        assert_eq!(c.len(), 46 + 5 + 4 + 24);
+        assert_eq!(&c[42..46], &[0xFF; 4]);
+        let only_offset = central_entry(&entry(1 << 33, 10));
+        assert_eq!(only_offset.len(), 46 + 5 + 12);
+        assert_eq!(u32::from_le_bytes([only_offset[20], only_offset[21], only_offset[22], only_offset[23]]), 10);
+    }
+
+    #[test]
+    fn zip64_end_records_only_when_needed() {
+        assert_eq!(end_records(0, 0, 0).len(), 22);
+        assert_eq!(end_records(65_535, 10, 20).len(), 22);
+        assert_eq!(end_records(65_536, 10, 20).len(), 22 + 56 + 20);
+        assert_eq!(end_records(1, 1 << 32, (1 << 32) + 5).len(), 22 + 56 + 20);
+    }
+
+    #[test]
+    fn descriptor_mode_zeroes_local_header_sizes() {
+        let mut e = entry(0, 77);
+        e.flags = FLAG_DATA_DESCRIPTOR;
+        let h = local_header(&e);
+        assert_eq!(&h[14..18], &[0; 4]);
+        assert_eq!(&h[h.len() - 16..], &[0; 16]);
+        let d = data_descriptor(&e);
+        assert_eq!(u64::from_le_bytes(d[16..24].try_into().unwrap()), 77);
+    }
+}
