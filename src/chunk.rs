@@ -96,7 +96,11 @@ impl Worker {
     }
 
     /// Compress one chunk of `member`.
-    pub fn compress(&mut self, member: &Member<'_>, chunk: &Chunk) -> Result<Compressed, ChunkError> {
+    pub fn compress(
+        &mut self,
+        member: &Member<'_>,
+        chunk: &Chunk,
+    ) -> Result<Compressed, ChunkError> {
         let len = (chunk.end - chunk.start) as usize;
         let dict_start = chunk.start.saturating_sub(WINDOW as u64);
         let dict_len = (chunk.start - dict_start) as usize;

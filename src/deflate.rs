@@ -40,11 +40,45 @@ impl std::fmt::Display for DeflateFailure {
     }
 }
 
+/// Chunks at least this long are sampled to choose a strategy.
+const ADAPT_MIN: usize = 256 * 1024;
+/// Bytes compressed both ways to make that choice.
+const SAMPLE: usize = 32 * 1024;
+/// Huffman-only is chosen when its sample is at most this much larger
+/// (in thousandths) than the full match search's.
+const HUFFMAN_SLACK_PERMILLE: usize = 3;
+
 /// A reusable per-thread chunk compressor (zlib-rs state is ~300 KiB, so it is
 /// reset between chunks rather than rebuilt).
+///
+/// On data where LZ77 matches find nothing (random mantissas, noise), the
+/// match search is most of deflate's time and buys nothing over Huffman
+/// coding alone, which is 3-4x faster. A sample of each large chunk decides.
 pub struct ChunkEncoder {
     compression: Compression,
     state: Option<Deflate>,
+    huffman: Option<Deflate>,
+    scratch: Vec<u8>,
+}
+
+fn new_state(level: i32, strategy: Strategy) -> Deflate {
+    Deflate::new_with_config(DeflateConfig {
+        level,
+        method: Method::Deflated,
+        window_bits: -15,
+        mem_level: 8,
+        strategy,
+    })
+}
+
+fn reset_or_new(slot: &mut Option<Deflate>, level: i32, strategy: Strategy) -> &mut Deflate {
+    match slot {
+        Some(s) => {
+            s.reset();
+            s
+        }
+        None => slot.insert(new_state(level, strategy)),
+    }
 }
 
 impl ChunkEncoder {
@@ -53,7 +87,47 @@ impl ChunkEncoder {
         ChunkEncoder {
             compression,
             state: None,
+            huffman: None,
+            scratch: Vec::new(),
         }
+    }
+
+    /// Compressed size of `sample` on its own with `strategy`.
+    fn sample_size(
+        &mut self,
+        level: i32,
+        strategy: Strategy,
+        sample: &[u8],
+    ) -> Result<usize, DeflateFailure> {
+        let slot = if strategy == Strategy::HuffmanOnly {
+            &mut self.huffman
+        } else {
+            &mut self.state
+        };
+        let state = reset_or_new(slot, level, strategy);
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        out.reserve(zlib_rs::compress_bound(sample.len()) + 64);
+        let r = run(state, sample, &mut out, DeflateFlush::Finish);
+        let n = out.len();
+        self.scratch = out;
+        r.map(|_| n)
+    }
+
+    /// Whether the match search is worth its time on this chunk.
+    fn huffman_suffices(&mut self, level: i32, pieces: &[&[u8]]) -> Result<bool, DeflateFailure> {
+        let total: usize = pieces.iter().map(|p| p.len()).sum();
+        let Some(body) = pieces.iter().max_by_key(|p| p.len()) else {
+            return Ok(false);
+        };
+        if level < 2 || total < ADAPT_MIN || body.len() < SAMPLE {
+            return Ok(false);
+        }
+        let at = (body.len() - SAMPLE) / 2;
+        let sample = &body[at..at + SAMPLE];
+        let full = self.sample_size(level, Strategy::Default, sample)?;
+        let huff = self.sample_size(level, Strategy::HuffmanOnly, sample)?;
+        Ok(huff * 1000 <= full * (1000 + HUFFMAN_SLACK_PERMILLE))
     }
 
     /// Compress the concatenation of `pieces` as one chunk, appending to `out`.
@@ -75,18 +149,10 @@ impl ChunkEncoder {
             }
             Compression::Deflated(level) => i32::from(level),
         };
-        let state = match &mut self.state {
-            Some(s) => {
-                s.reset();
-                s
-            }
-            None => self.state.insert(Deflate::new_with_config(DeflateConfig {
-                level,
-                method: Method::Deflated,
-                window_bits: -15,
-                mem_level: 8,
-                strategy: Strategy::Default,
-            })),
+        let state = if self.huffman_suffices(level, pieces)? {
+            reset_or_new(&mut self.huffman, level, Strategy::HuffmanOnly)
+        } else {
+            reset_or_new(&mut self.state, level, Strategy::Default)
         };
         if !dict.is_empty() {
             let tail = &dict[dict.len().saturating_sub(WINDOW)..];
@@ -194,8 +260,13 @@ mod tests {
         for (k, &s) in starts.iter().enumerate() {
             let e = (s + chunk).min(data.len());
             let last = k + 1 == starts.len();
-            enc.encode(&data[s.saturating_sub(WINDOW)..s], &[&data[s..e]], last, &mut out)
-                .unwrap();
+            enc.encode(
+                &data[s.saturating_sub(WINDOW)..s],
+                &[&data[s..e]],
+                last,
+                &mut out,
+            )
+            .unwrap();
         }
         out
     }
@@ -228,6 +299,37 @@ mod tests {
         enc.encode(&[], &[&data[..10], &data[10..], &[]], true, &mut out)
             .unwrap();
         assert_eq!(inflate_raw(&out, data.len()), data);
+    }
+
+    #[test]
+    fn noise_takes_the_huffman_path_without_growing() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        // Random mantissas under a few repeated exponent bytes, like f64 noise.
+        let data: Vec<u8> = (0..600_000)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if i % 8 == 7 {
+                    0x3F
+                } else {
+                    x as u8
+                }
+            })
+            .collect();
+        let mut enc = ChunkEncoder::new(Compression::Deflated(6));
+        assert!(enc.huffman_suffices(6, &[&data]).unwrap());
+        let adaptive = chunked(&data, data.len(), Compression::Deflated(6));
+        assert_eq!(inflate_raw(&adaptive, data.len()), data);
+        let mut full = Vec::with_capacity(zlib_rs::compress_bound(data.len()) + 64);
+        let mut state = new_state(6, Strategy::Default);
+        run(&mut state, &data, &mut full, DeflateFlush::Finish).unwrap();
+        assert!(adaptive.len() * 1000 <= full.len() * 1005);
+        // Data with long matches keeps the full search.
+        let text: Vec<u8> = (0..600_000u32)
+            .map(|i| b"the quick brown fox "[(i % 20) as usize] ^ ((i / 4096) as u8 & 1))
+            .collect();
+        assert!(!enc.huffman_suffices(6, &[&text]).unwrap());
     }
 
     #[test]

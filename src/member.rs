@@ -272,7 +272,13 @@ mod tests {
     use super::*;
 
     /// Reference C-order gather, one element at a time.
-    fn naive(span: &[u8], origin: usize, shape: &[usize], strides: &[isize], item: usize) -> Vec<u8> {
+    fn naive(
+        span: &[u8],
+        origin: usize,
+        shape: &[usize],
+        strides: &[isize],
+        item: usize,
+    ) -> Vec<u8> {
         let count: usize = shape.iter().product();
         let mut out = Vec::new();
         for flat in 0..count {
@@ -309,7 +315,11 @@ mod tests {
                     let len = len.min(want.len() - start);
                     let mut got = vec![0u8; len];
                     view.read_into(start as u64, &mut got).unwrap();
-                    assert_eq!(got, want[start..start + len], "{shape:?} {strides:?} @{start}+{len}");
+                    assert_eq!(
+                        got,
+                        want[start..start + len],
+                        "{shape:?} {strides:?} @{start}+{len}"
+                    );
                 }
             }
         }

@@ -104,7 +104,9 @@ pub fn build_header(
 
 /// Latin-1 bytes of `text`, or `None` when a character is above U+00FF.
 fn latin1(text: &str) -> Option<Vec<u8>> {
-    text.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect()
 }
 
 fn wrap(header: &[u8], version: Version) -> Option<Vec<u8>> {

@@ -166,8 +166,7 @@ pub fn central_entry(e: &Entry) -> Vec<u8> {
 pub fn end_records(count: u64, cd_offset: u64, cd_end: u64) -> Vec<u8> {
     let cd_size = cd_end - cd_offset;
     let mut out = Vec::with_capacity(22 + 56 + 20);
-    let zip64 =
-        count > ZIP_FILECOUNT_LIMIT || cd_offset > ZIP64_LIMIT || cd_size > ZIP64_LIMIT;
+    let zip64 = count > ZIP_FILECOUNT_LIMIT || cd_offset > ZIP64_LIMIT || cd_size > ZIP64_LIMIT;
     let (mut count16, mut size32, mut offset32) = (count, cd_size, cd_offset);
     if zip64 {
         put32(&mut out, 0x0606_4b50);
@@ -229,7 +228,15 @@ mod tests {
         assert_eq!(&c[42..46], &[0xFF; 4]);
         let only_offset = central_entry(&entry(1 << 33, 10));
         assert_eq!(only_offset.len(), 46 + 5 + 12);
-        assert_eq!(u32::from_le_bytes([only_offset[20], only_offset[21], only_offset[22], only_offset[23]]), 10);
+        assert_eq!(
+            u32::from_le_bytes([
+                only_offset[20],
+                only_offset[21],
+                only_offset[22],
+                only_offset[23]
+            ]),
+            10
+        );
     }
 
     #[test]
