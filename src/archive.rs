@@ -479,3 +479,68 @@ mod tests {
         assert!(sink.0.len() < 1_000_000);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::member::{Data, Strided};
+    use crate::sink::VecSink;
+    use proptest::prelude::*;
+    use std::io::{Cursor, Read};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any mix of members, chunk sizes, thread counts and levels reads
+        /// back with an independent zip reader, member for member.
+        #[test]
+        fn every_archive_reads_back(
+            sizes in proptest::collection::vec(0usize..200_000, 0..5),
+            chunk in 1usize..70_000,
+            threads in 1usize..4,
+            level in 0u8..10,
+            seekable in any::<bool>(),
+            step in 1usize..4,
+        ) {
+            let datas: Vec<Vec<u8>> = sizes
+                .iter()
+                .enumerate()
+                .map(|(k, &n)| (0..n).map(|i| ((i * (k + 3)) / 5 % 251) as u8).collect())
+                .collect();
+            let members: Vec<Member<'_>> = datas
+                .iter()
+                .enumerate()
+                .map(|(k, d)| {
+                    let data = if k % 2 == 0 {
+                        Data::Contiguous(d)
+                    } else {
+                        let items = d.len() / (4 * step);
+                        let view = Strided::new(d, 0, &[items], &[(4 * step) as isize], 4).unwrap();
+                        Data::Strided(view)
+                    };
+                    Member {
+                        name: format!("m{k}.npy").into_bytes(),
+                        utf8: false,
+                        header: vec![b'h'; k * 7],
+                        data,
+                    }
+                })
+                .collect();
+            let options = Options { compression: Compression::Deflated(level), threads, chunk_size: chunk };
+            let start = if seekable { Start::Seekable(0) } else { Start::Unseekable };
+            let mut sink = VecSink::default();
+            write_archive(&members, &mut sink, start, &options, &mut |_, _| Ok(())).unwrap();
+            let mut zip = zip::ZipArchive::new(Cursor::new(sink.0)).unwrap();
+            prop_assert_eq!(zip.len(), members.len());
+            for (i, m) in members.iter().enumerate() {
+                let mut want = m.header.clone();
+                let mut body = vec![0u8; m.data.len() as usize];
+                m.data.read_into(0, &mut body).unwrap();
+                want.extend_from_slice(&body);
+                let mut got = Vec::new();
+                zip.by_index(i).unwrap().read_to_end(&mut got).unwrap();
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
+}

@@ -71,7 +71,19 @@ fn new_state(level: i32, strategy: Strategy) -> Deflate {
     })
 }
 
-fn reset_or_new(slot: &mut Option<Deflate>, level: i32, strategy: Strategy) -> &mut Deflate {
+/// A state ready for a new stream. A preset dictionary needs a brand-new
+/// state: after `reset`, zlib-rs's `set_dictionary` still sees the previous
+/// stream's hash chains, so output would depend on which chunk a thread
+/// happened to compress before, and archives would vary with scheduling.
+fn reset_or_new(
+    slot: &mut Option<Deflate>,
+    level: i32,
+    strategy: Strategy,
+    fresh: bool,
+) -> &mut Deflate {
+    if fresh {
+        *slot = None;
+    }
     match slot {
         Some(s) => {
             s.reset();
@@ -104,7 +116,7 @@ impl ChunkEncoder {
         } else {
             &mut self.state
         };
-        let state = reset_or_new(slot, level, strategy);
+        let state = reset_or_new(slot, level, strategy, false);
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
         out.reserve(zlib_rs::compress_bound(sample.len()) + 64);
@@ -150,9 +162,14 @@ impl ChunkEncoder {
             Compression::Deflated(level) => i32::from(level),
         };
         let state = if self.huffman_suffices(level, pieces)? {
-            reset_or_new(&mut self.huffman, level, Strategy::HuffmanOnly)
+            reset_or_new(
+                &mut self.huffman,
+                level,
+                Strategy::HuffmanOnly,
+                !dict.is_empty(),
+            )
         } else {
-            reset_or_new(&mut self.state, level, Strategy::Default)
+            reset_or_new(&mut self.state, level, Strategy::Default, !dict.is_empty())
         };
         if !dict.is_empty() {
             let tail = &dict[dict.len().saturating_sub(WINDOW)..];
@@ -330,6 +347,24 @@ mod tests {
             .map(|i| b"the quick brown fox "[(i % 20) as usize] ^ ((i / 4096) as u8 & 1))
             .collect();
         assert!(!enc.huffman_suffices(6, &[&text]).unwrap());
+    }
+
+    #[test]
+    fn output_does_not_depend_on_what_the_encoder_did_before() {
+        let data = sample(400_000);
+        let (a, b) = data.split_at(200_000);
+        for level in [1, 2, 6, 9] {
+            let c = Compression::Deflated(level);
+            let mut fresh = Vec::new();
+            ChunkEncoder::new(c)
+                .encode(a, &[b], true, &mut fresh)
+                .unwrap();
+            let mut used = ChunkEncoder::new(c);
+            used.encode(&[], &[a], true, &mut Vec::new()).unwrap();
+            let mut again = Vec::new();
+            used.encode(a, &[b], true, &mut again).unwrap();
+            assert_eq!(fresh, again, "level {level}");
+        }
     }
 
     #[test]
