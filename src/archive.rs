@@ -47,9 +47,18 @@ pub enum Start {
     /// A seekable output at this absolute offset: local headers are
     /// rewritten in place once each member's CRC and sizes are known.
     Seekable(u64),
-    /// An unseekable output: offsets count from 0 and each member is
-    /// followed by a data descriptor.
-    Unseekable,
+    /// An unseekable output whose offsets count from this value (0 when
+    /// even `tell()` fails): each member is followed by a data descriptor.
+    Unseekable(u64),
+}
+
+impl Start {
+    /// The absolute offset the archive starts at.
+    pub fn offset(self) -> u64 {
+        match self {
+            Start::Seekable(p) | Start::Unseekable(p) => p,
+        }
+    }
 }
 
 /// Why an archive could not be written.
@@ -142,7 +151,7 @@ impl<'m, 's> ArchiveWriter<'m, 's> {
     ) -> Self {
         let (pos, seekable) = match start {
             Start::Seekable(p) => (p, true),
-            Start::Unseekable => (0, false),
+            Start::Unseekable(p) => (p, false),
         };
         ArchiveWriter {
             members,
@@ -204,11 +213,7 @@ impl<'m, 's> ArchiveWriter<'m, 's> {
     }
 
     fn finish(mut self) -> Result<u64, Error> {
-        let start = match (self.seekable, self.entries.first()) {
-            (true, Some(e)) => e.header_offset,
-            (true, None) => self.pos,
-            (false, _) => 0,
-        };
+        let start = self.entries.first().map_or(self.pos, |e| e.header_offset);
         let cd_offset = self.pos;
         let entries = std::mem::take(&mut self.entries);
         for e in &entries {
@@ -412,7 +417,7 @@ mod tests {
         let ms = members(&big, &span);
         for (compression, threads, start, prefix) in [
             (Compression::Deflated(6), 2, Start::Seekable(0), &b""[..]),
-            (Compression::Deflated(1), 1, Start::Unseekable, &b""[..]),
+            (Compression::Deflated(1), 1, Start::Unseekable(0), &b""[..]),
             (Compression::Stored, 3, Start::Seekable(5), &b"PREFX"[..]),
         ] {
             let opts = Options {
@@ -527,7 +532,7 @@ mod properties {
                 })
                 .collect();
             let options = Options { compression: Compression::Deflated(level), threads, chunk_size: chunk };
-            let start = if seekable { Start::Seekable(0) } else { Start::Unseekable };
+            let start = if seekable { Start::Seekable(0) } else { Start::Unseekable(0) };
             let mut sink = VecSink::default();
             write_archive(&members, &mut sink, start, &options, &mut |_, _| Ok(())).unwrap();
             let mut zip = zip::ZipArchive::new(Cursor::new(sink.0)).unwrap();

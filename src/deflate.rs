@@ -48,6 +48,33 @@ const SAMPLE: usize = 32 * 1024;
 /// (in thousandths) than the full match search's.
 const HUFFMAN_SLACK_PERMILLE: usize = 3;
 
+/// Shortest chunk worth scanning for repeats at all.
+const MIN_SCAN: usize = 1024;
+/// Below this share (in thousandths) of positions starting a 4-byte string
+/// seen shortly before, match search is skipped without sampling.
+const NO_MATCH_PERMILLE: usize = 2;
+
+/// Thousandths of positions in `data` whose 4-byte string was seen before,
+/// by a direct-mapped table (misses some repeats, never invents one).
+fn repeated_permille(data: &[u8]) -> usize {
+    if data.len() < 4 {
+        return 0;
+    }
+    let mut table = [0u32; 4096];
+    let mut seen = [false; 4096];
+    let mut repeats = 0usize;
+    for w in data.windows(4) {
+        let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        let h = (v.wrapping_mul(0x9E37_79B1) >> 20) as usize;
+        if seen[h] && table[h] == v {
+            repeats += 1;
+        }
+        table[h] = v;
+        seen[h] = true;
+    }
+    repeats * 1000 / (data.len() - 3)
+}
+
 /// A reusable per-thread chunk compressor (zlib-rs state is ~300 KiB, so it is
 /// reset between chunks rather than rebuilt).
 ///
@@ -132,7 +159,16 @@ impl ChunkEncoder {
         let Some(body) = pieces.iter().max_by_key(|p| p.len()) else {
             return Ok(false);
         };
-        if level < 2 || total < ADAPT_MIN || body.len() < SAMPLE {
+        if level < 2 || body.len() < MIN_SCAN {
+            return Ok(false);
+        }
+        // Cheap test first: with almost no repeated 4-byte strings, LZ77
+        // matches cannot cover more than that fraction of the bytes.
+        let scan = &body[..body.len().min(SAMPLE)];
+        if repeated_permille(scan) < NO_MATCH_PERMILLE {
+            return Ok(true);
+        }
+        if total < ADAPT_MIN || body.len() < SAMPLE {
             return Ok(false);
         }
         let at = (body.len() - SAMPLE) / 2;

@@ -231,14 +231,11 @@ mod binding {
             .open(&file_path)
             .map_err(|e| os_error(&e, Some(&path)))?;
         let mut file_sink = FileSink::new(file);
-        let start = file_sink
-            .position()
-            .map_or(Start::Unseekable, Start::Seekable);
-        let offset = match start {
-            Start::Seekable(p) => p,
-            Start::Unseekable => 0,
+        let start = match file_sink.position() {
+            (p, true) => Start::Seekable(p),
+            (p, false) => Start::Unseekable(p),
         };
-        let mut sink = Buffered::new(file_sink, offset, WRITE_BUFFER);
+        let mut sink = Buffered::new(file_sink, start.offset(), WRITE_BUFFER);
         run(py, members, &mut sink, start, level, threads).map_err(|e| match e {
             RunError::Py(e) => e,
             RunError::Archive(e) => archive_error(e, None),
@@ -246,25 +243,28 @@ mod binding {
     }
 
     /// Write an archive to a Python binary file object, from the calling
-    /// thread. `start` is the position zipfile's `tell()` found, or None for
-    /// an unseekable output. `level` -1 means stored.
+    /// thread. `start` is what zipfile's `tell()` found (None when it
+    /// failed), `seekable` whether `seek(start)` then worked. `level` -1
+    /// means stored.
     #[pyfunction]
-    #[pyo3(signature = (file, members, *, start, level, threads))]
+    #[pyo3(signature = (file, members, *, start, seekable, level, threads))]
     fn write_file(
         py: Python<'_>,
         file: Py<PyAny>,
         members: Vec<MemberArg<'_>>,
         start: Option<u64>,
+        seekable: bool,
         level: i32,
         threads: usize,
     ) -> PyResult<u64> {
-        let start = start.map_or(Start::Unseekable, Start::Seekable);
-        let offset = match start {
-            Start::Seekable(p) => p,
-            Start::Unseekable => 0,
+        let tellable = start.is_some();
+        let start = match (start, seekable) {
+            (Some(p), true) => Start::Seekable(p),
+            (Some(p), false) => Start::Unseekable(p),
+            (None, _) => Start::Unseekable(0),
         };
-        let py_sink = PyFileSink::new(file, start != Start::Unseekable);
-        let mut sink = Buffered::new(py_sink, offset, WRITE_BUFFER);
+        let py_sink = PyFileSink::new(file, tellable);
+        let mut sink = Buffered::new(py_sink, start.offset(), WRITE_BUFFER);
         let result = run(py, members, &mut sink, start, level, threads);
         let mut py_sink = sink.into_inner();
         result.map_err(|e| match (py_sink.take_error(), e) {

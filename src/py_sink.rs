@@ -23,11 +23,12 @@ pub struct PyFileSink {
 }
 
 impl PyFileSink {
-    /// A sink over `file`; `seekable` as zipfile determined it.
-    pub fn new(file: Py<PyAny>, seekable: bool) -> Self {
+    /// A sink over `file`; `tellable` when its `tell()` worked, so zipfile
+    /// used it directly rather than through `_Tellable`.
+    pub fn new(file: Py<PyAny>, tellable: bool) -> Self {
         PyFileSink {
             file,
-            count_returns: !seekable,
+            count_returns: !tellable,
             error: None,
         }
     }

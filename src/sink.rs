@@ -26,11 +26,14 @@ impl FileSink {
         FileSink { file }
     }
 
-    /// The position zipfile's `tell()` would report, or `None` when the file
-    /// cannot seek (a pipe or socket), which selects data descriptors.
-    pub fn position(&mut self) -> Option<u64> {
-        let pos = self.file.stream_position().ok()?;
-        self.file.seek(SeekFrom::Start(pos)).ok()
+    /// zipfile's seekability probe: `tell()`, then `seek(tell())`. Returns
+    /// the start offset (0 when `tell()` fails) and whether seeking works;
+    /// pipes and sockets cannot, which selects data descriptors.
+    pub fn position(&mut self) -> (u64, bool) {
+        match self.file.stream_position() {
+            Ok(pos) => (pos, self.file.seek(SeekFrom::Start(pos)).is_ok()),
+            Err(_) => (0, false),
+        }
     }
 }
 

@@ -125,18 +125,20 @@ def _probe_path(path: str) -> None:
         os.close(fd)
 
 
-def _file_start(file: Any) -> int | None:
+def _file_start(file: Any) -> tuple[int | None, bool]:
     """zipfile's seekability test: ``tell()``, then ``seek(tell())``; an
-    AttributeError or OSError from either means unseekable (None)."""
+    AttributeError or OSError from either means unseekable. Returns the
+    start offset (None when ``tell()`` failed: offsets then count from 0)
+    and whether seeking works."""
     try:
         start = file.tell()
     except (AttributeError, OSError):
-        return None
+        return None, False
     try:
         file.seek(start)
     except (AttributeError, OSError):
-        return None
-    return start
+        return start, False
+    return start, True
 
 
 def save_archive(file: Any, args: tuple[Any, ...], kwds: dict[str, Any], compress: bool, allow_pickle: Any) -> None:
@@ -171,9 +173,9 @@ def save_archive(file: Any, args: tuple[Any, ...], kwds: dict[str, Any], compres
         _fastnpz.write_path(path, members, level=level, threads=threads)
         return
 
-    start = _file_start(file)
+    start, seekable = _file_start(file)
     members = _members(namedict, allow_pickle)
-    _fastnpz.write_file(file, members, start=start, level=level, threads=threads)
+    _fastnpz.write_file(file, members, start=start, seekable=seekable, level=level, threads=threads)
 
 
 def _members(namedict: dict[str, Any], allow_pickle: Any) -> list[tuple[bytes, bool, bytes, Any]]:
