@@ -17,7 +17,10 @@ fn compress(data: &[u8], level: i32, strategy: Strategy) -> usize {
 }
 
 fn main() {
-    let n = 1 << 20;
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1 << 20);
     let mut x: u64 = 88172645463325252;
     let mut next = || {
         x ^= x << 13;
@@ -49,10 +52,11 @@ fn main() {
         ] {
             let t = Instant::now();
             let mut size = 0;
-            for _ in 0..5 {
+            let reps = (5usize << 20) / n;
+            for _ in 0..reps {
                 size = compress(data, level, strat);
             }
-            let dt = t.elapsed().as_secs_f64() / 5.0;
+            let dt = t.elapsed().as_secs_f64() / reps as f64;
             println!(
                 "{name:12} {label:5} {:8.1} MB/s  ratio {:.4}",
                 n as f64 / dt / 1e6,

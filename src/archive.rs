@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io;
+use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -105,21 +106,28 @@ pub fn write_archive(
 ) -> Result<u64, Error> {
     let mut writer = ArchiveWriter::new(members, sink, start, options.compression);
     let chunks = plan(members, options.chunk_size.max(1));
-    let threads = options.threads.max(1).min(chunks.len().max(1));
+    let jobs = group(members, &chunks, options.chunk_size.max(1));
+    let threads = options.threads.max(1).min(jobs.len().max(1));
     let total: u64 = members.iter().map(Member::len).sum();
     let done = Cell::new(0u64);
     {
-        let work = |i: usize, w: &mut Worker| w.compress(&members[chunks[i].member], &chunks[i]);
-        let mut consume = |i: usize, r: Result<Compressed, ChunkError>| -> Result<(), Error> {
-            let c = r.map_err(Error::Chunk)?;
-            done.set(done.get() + c.len);
-            writer.chunk(&chunks[i], c)?;
+        let work = |j: usize, w: &mut Worker| -> Result<Vec<Compressed>, ChunkError> {
+            chunks[jobs[j].clone()]
+                .iter()
+                .map(|c| w.compress(&members[c.member], c))
+                .collect()
+        };
+        let mut consume = |j: usize, r: Result<Vec<Compressed>, ChunkError>| -> Result<(), Error> {
+            for (chunk, c) in chunks[jobs[j].clone()].iter().zip(r.map_err(Error::Chunk)?) {
+                done.set(done.get() + c.len);
+                writer.chunk(chunk, c)?;
+            }
             Ok(())
         };
         let make = || Worker::new(ChunkEncoder::new(options.compression));
         let mut tick_between = |_: usize| tick(done.get(), total);
         ordered_map(
-            chunks.len(),
+            jobs.len(),
             threads,
             make,
             work,
@@ -129,6 +137,36 @@ pub fn write_archive(
     }
     tick(total, total)?;
     writer.finish()
+}
+
+/// Group consecutive chunks into jobs of about `target` uncompressed bytes,
+/// so thousands of small members cost tens of thread hand-offs, not
+/// thousands. A chunk of `target` bytes or more is a job of its own.
+fn group(
+    members: &[Member<'_>],
+    chunks: &[crate::chunk::Chunk],
+    target: usize,
+) -> Vec<Range<usize>> {
+    let mut jobs = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0u64;
+    for (i, c) in chunks.iter().enumerate() {
+        let header = if c.first {
+            members[c.member].header.len() as u64
+        } else {
+            0
+        };
+        bytes += c.end - c.start + header;
+        if bytes >= target as u64 {
+            jobs.push(start..i + 1);
+            start = i + 1;
+            bytes = 0;
+        }
+    }
+    if start < chunks.len() {
+        jobs.push(start..chunks.len());
+    }
+    jobs
 }
 
 /// State of the in-order writer.
