@@ -19,7 +19,6 @@ mod py_sink;
 
 #[cfg(feature = "python")]
 mod binding {
-    use std::fs::OpenOptions;
     use std::io;
     use std::time::{Duration, Instant};
 
@@ -34,7 +33,7 @@ mod binding {
     use crate::member::{Data, Member, Strided};
     use crate::npy_header as header;
     use crate::py_sink::PyFileSink;
-    use crate::sink::{Buffered, FileSink, Sink};
+    use crate::sink::{Buffered, FileSink, PathTarget, Sink};
 
     /// Coalesce writes to this size before handing them to the output.
     const WRITE_BUFFER: usize = 1 << 20;
@@ -210,7 +209,8 @@ mod binding {
         }
     }
 
-    /// Write an archive to a filesystem path (opened `w+b`, as zipfile does).
+    /// Write an archive to a filesystem path, through a temporary file that
+    /// replaces it only once the archive is complete (see `PathTarget`).
     /// `level` -1 means stored. Returns the archive's size in bytes.
     #[pyfunction]
     #[pyo3(signature = (path, members, *, level, threads))]
@@ -223,23 +223,20 @@ mod binding {
     ) -> PyResult<u64> {
         compression(level)?;
         let file_path: std::path::PathBuf = path.extract()?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&file_path)
-            .map_err(|e| os_error(&e, Some(&path)))?;
-        let mut file_sink = FileSink::new(file);
+        let target = PathTarget::open(&file_path).map_err(|e| os_error(&e, Some(&path)))?;
+        let mut file_sink = FileSink::new(target.file().map_err(|e| os_error(&e, Some(&path)))?);
         let start = match file_sink.position() {
             (p, true) => Start::Seekable(p),
             (p, false) => Start::Unseekable(p),
         };
         let mut sink = Buffered::new(file_sink, start.offset(), WRITE_BUFFER);
-        run(py, members, &mut sink, start, level, threads).map_err(|e| match e {
+        let written = run(py, members, &mut sink, start, level, threads).map_err(|e| match e {
             RunError::Py(e) => e,
             RunError::Archive(e) => archive_error(e, None),
-        })
+        })?;
+        drop(sink);
+        target.commit().map_err(|e| os_error(&e, Some(&path)))?;
+        Ok(written)
     }
 
     /// Write an archive to a Python binary file object, from the calling

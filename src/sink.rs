@@ -158,6 +158,156 @@ impl Sink for VecSink {
     }
 }
 
+/// A path opened for writing so that a failed write never loses the file
+/// that was there: bytes go to a temporary file in the same directory, which
+/// replaces the target only on [`PathTarget::commit`]. Dropping an
+/// uncommitted target removes the temporary file.
+///
+/// What `open(path, "w+b")` would do is kept visible: an existing file's
+/// permission bits (and, where allowed, owner) carry over, a new file gets
+/// `0o666` less the umask, and a symlink's target is what gets replaced.
+/// Where replacing would change what numpy does, the path is written in
+/// place instead, as numpy writes it: FIFOs and devices such as
+/// `/dev/stdout`, files with several hard links, dangling symlinks, and
+/// directories where no temporary file can be created.
+pub struct PathTarget {
+    file: File,
+    /// (temporary path, final path) while the write is atomic.
+    rename: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl PathTarget {
+    /// Open `path` the way zipfile's `open(path, "w+b")` would, but through
+    /// a temporary file where that is safe.
+    pub fn open(path: &std::path::Path) -> io::Result<Self> {
+        match atomic_destination(path) {
+            Some((dest, existing)) => match create_temp(&dest) {
+                Ok((temp, file)) => {
+                    if let Some(meta) = existing {
+                        carry_over(&file, &meta);
+                    }
+                    Ok(PathTarget {
+                        file,
+                        rename: Some((temp, dest)),
+                    })
+                }
+                Err(_) => Self::in_place(path),
+            },
+            None => Self::in_place(path),
+        }
+    }
+
+    fn in_place(path: &std::path::Path) -> io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        Ok(PathTarget { file, rename: None })
+    }
+
+    /// The open file to write through.
+    pub fn file(&self) -> io::Result<File> {
+        self.file.try_clone()
+    }
+
+    /// Whether the write goes through a temporary file.
+    pub fn is_atomic(&self) -> bool {
+        self.rename.is_some()
+    }
+
+    /// Put the written file in place.
+    pub fn commit(mut self) -> io::Result<()> {
+        if let Some((temp, dest)) = self.rename.take() {
+            if let Err(e) = std::fs::rename(&temp, &dest) {
+                let _ = std::fs::remove_file(&temp);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PathTarget {
+    fn drop(&mut self) {
+        if let Some((temp, _)) = self.rename.take() {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+/// Where an atomic write should land (symlinks resolved) and the metadata of
+/// the file it replaces, or `None` when the path must be written in place.
+fn atomic_destination(
+    path: &std::path::Path,
+) -> Option<(std::path::PathBuf, Option<std::fs::Metadata>)> {
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            if !meta.is_file() || hard_links(&meta) > 1 {
+                return None;
+            }
+            Some((std::fs::canonicalize(path).ok()?, Some(meta)))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // A dangling symlink: open() would create its target; leave that
+            // to open() itself.
+            if std::fs::symlink_metadata(path).is_ok() {
+                return None;
+            }
+            Some((path.to_path_buf(), None))
+        }
+        Err(_) => None,
+    }
+}
+
+#[cfg(unix)]
+fn hard_links(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::nlink(meta)
+}
+
+#[cfg(not(unix))]
+fn hard_links(_: &std::fs::Metadata) -> u64 {
+    1
+}
+
+fn create_temp(dest: &std::path::Path) -> io::Result<(std::path::PathBuf, File)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.{}-{n}.fastnpz-tmp", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o666);
+        match options.open(&temp) {
+            Ok(f) => return Ok((temp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Give the new file the replaced file's permission bits and, where the
+/// process may, its owner, as writing in place would have kept them.
+fn carry_over(file: &File, meta: &std::fs::Metadata) {
+    let _ = file.set_permissions(meta.permissions());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +325,46 @@ mod tests {
         let mut want = b"QbcdXYZhi!".to_vec();
         want.extend_from_slice(&[b'k'; 20]);
         assert_eq!(b.into_inner().0, want);
+    }
+
+    fn temp_files(dir: &std::path::Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".fastnpz-tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn path_target_replaces_only_on_commit() {
+        let dir = std::env::temp_dir().join(format!("fastnpz-sink-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.npz");
+        std::fs::write(&path, b"old").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        }
+        {
+            let t = PathTarget::open(&path).unwrap();
+            assert!(t.is_atomic());
+            t.file().unwrap().write_all(b"new").unwrap();
+            // dropped without commit
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert!(temp_files(&dir).is_empty());
+        let t = PathTarget::open(&path).unwrap();
+        t.file().unwrap().write_all(b"new").unwrap();
+        t.commit().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o640);
+        }
+        assert!(temp_files(&dir).is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
