@@ -1,7 +1,11 @@
 """pytest plugin (loaded with ``-p numpy_suite_plugin``) that swaps fastnpz
 into numpy before numpy's own test modules are imported."""
 import numpy as np
-import numpy.lib._npyio_impl as _impl
+
+try:  # numpy >= 2.0
+    import numpy.lib._npyio_impl as _impl
+except ImportError:  # numpy 1.x: the implementation lives in numpy.lib.npyio
+    import numpy.lib.npyio as _impl
 
 import fastnpz
 

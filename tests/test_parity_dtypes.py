@@ -1,5 +1,6 @@
 """dtype coverage: numpy.savez[_compressed] vs fastnpz on the same input."""
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -142,6 +143,8 @@ def test_object_arrays_with_allow_pickle_true_explicit(kind):
     check_parity(kind, a, allow_pickle=True)
 
 
+@pytest.mark.skipif(not hasattr(np, "dtypes") or not hasattr(np.dtypes, "StringDType"),
+                    reason="StringDType needs numpy >= 2.0")
 @pytest.mark.parametrize("na", [False, True])
 def test_stringdtype(kind, na):
     sd = np.dtypes.StringDType(na_object=None) if na else np.dtypes.StringDType()
@@ -160,7 +163,17 @@ def test_stringdtype(kind, na):
 ], ids=["int", "subarray", "field"])
 def test_dtype_with_metadata_warns_like_numpy(kind, dt):
     a = np.ones(5, dtype=dt)
-    check_parity(kind, a, b=a, what="metadata dtype")
+    # Some numpy versions (1.26) keep a *field's* metadata in the header descr
+    # and then cannot load their own archive: compare the archives, and only
+    # np.load them where the oracle can read its own header back.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            np.lib.format.descr_to_dtype(np.lib.format.dtype_to_descr(dt))
+            check_load = True
+        except ValueError:
+            check_load = False
+    check_parity(kind, a, b=a, what="metadata dtype", check_load=check_load)
 
 
 ZERO_SIZE = {

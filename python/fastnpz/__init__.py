@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ._options import get_options, options
-from ._savez import has_array_function_override, save_archive
+from ._savez import NUMPY_TAKES_ALLOW_PICKLE, has_array_function_override, save_archive
 
 __all__ = ["__version__", "get_options", "options", "savez", "savez_compressed"]
 
@@ -49,7 +49,9 @@ def savez_compressed(file: Any, *args: Any, allow_pickle: Any = True, **kwds: An
         Arrays stored as ``arr_0``, ``arr_1``, ... after the keyword arrays.
     allow_pickle : bool, optional
         Allow object arrays (and non-legacy dtypes such as StringDType),
-        which are stored as pickles. Default: True.
+        which are stored as pickles. Default: True. Only with numpy >= 2.1,
+        like numpy itself: with an older numpy, ``allow_pickle=...`` names
+        an array, as it does there.
     **kwds : array_like
         Arrays stored under their keyword names, first, in call order.
 
@@ -102,6 +104,13 @@ def savez_compressed(file: Any, *args: Any, allow_pickle: Any = True, **kwds: An
     return None
 
 
+def _savez_compressed_before_numpy_2_1(file: Any, *args: Any, **kwds: Any) -> Any:
+    if has_array_function_override(args, kwds):
+        return np.savez_compressed(file, *args, **kwds)
+    save_archive(file, args, kwds, True, True)
+    return None
+
+
 def savez(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any:
     """Save several arrays into a single file in uncompressed ``.npz`` format.
 
@@ -134,3 +143,19 @@ def savez(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any:
         return np.savez(file, *args, allow_pickle=allow_pickle, **kwds)
     save_archive(file, args, kwds, False, allow_pickle)
     return None
+
+
+def _savez_before_numpy_2_1(file: Any, *args: Any, **kwds: Any) -> Any:
+    if has_array_function_override(args, kwds):
+        return np.savez(file, *args, **kwds)
+    save_archive(file, args, kwds, False, True)
+    return None
+
+
+if not NUMPY_TAKES_ALLOW_PICKLE:
+    # Follow the installed numpy: before 2.1 its signature is
+    # (file, *args, **kwds), and allow_pickle=... names an array.
+    for _new, _old in ((_savez_compressed_before_numpy_2_1, savez_compressed), (_savez_before_numpy_2_1, savez)):
+        _new.__name__, _new.__qualname__, _new.__doc__ = _old.__name__, _old.__qualname__, _old.__doc__
+    savez_compressed = _savez_compressed_before_numpy_2_1
+    savez = _savez_before_numpy_2_1

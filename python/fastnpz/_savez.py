@@ -10,6 +10,7 @@ input never truncates or creates the target path.
 from __future__ import annotations
 
 import errno
+import inspect
 import io
 import os
 import pickle
@@ -24,11 +25,18 @@ from numpy.lib import format as npformat
 from . import _fastnpz
 from ._options import current_level, current_threads
 
-__all__ = ["save_archive", "has_array_function_override"]
+__all__ = ["NUMPY_TAKES_ALLOW_PICKLE", "save_archive", "has_array_function_override"]
 
 _NDARRAY_ARRAY_FUNCTION = np.ndarray.__array_function__
 # numpy >= 2 pickles dtypes that are not "legacy" (StringDType, user dtypes).
 _HAS_LEGACY_FLAG = hasattr(type(np.dtype(float)), "_legacy")
+_NUMPY_VERSION = np.lib.NumpyVersion(np.__version__)
+# numpy.lib.format.write_array pickles with protocol 4 from numpy 2.0 on
+# (numpy PR 26388), 3 before.
+_PICKLE_PROTOCOL = 4 if _NUMPY_VERSION >= "2.0.0" else 3
+#: numpy.savez/savez_compressed take ``allow_pickle`` from numpy 2.1 on;
+#: before that, ``allow_pickle=...`` is one more array name.
+NUMPY_TAKES_ALLOW_PICKLE = "allow_pickle" in inspect.signature(np.savez_compressed).parameters
 
 
 def has_array_function_override(args: tuple[Any, ...], kwds: dict[str, Any]) -> bool:
@@ -101,7 +109,7 @@ def _member(key: str, value: Any, allow_pickle: Any, seen: set[str]) -> tuple[by
         # Pickle through a file object, as numpy does: the pickler frames
         # large payloads differently when it writes to a file.
         buffer = io.BytesIO()
-        pickle.dump(array, buffer, protocol=4)
+        pickle.dump(array, buffer, protocol=_PICKLE_PROTOCOL)
         return encoded, utf8, header, buffer.getvalue()
     return encoded, utf8, header, array
 
