@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -107,7 +108,9 @@ pub fn write_archive(
     let mut writer = ArchiveWriter::new(members, sink, start, options.compression);
     let chunks = plan(members, options.chunk_size.max(1));
     let jobs = group(members, &chunks, options.chunk_size.max(1));
-    let threads = options.threads.max(1).min(jobs.len().max(1));
+    let wanted = options.threads.max(1).min(jobs.len().max(1));
+    let grant = WorkerGrant::acquire(wanted);
+    let threads = grant.threads;
     let total: u64 = members.iter().map(Member::len).sum();
     let done = Cell::new(0u64);
     {
@@ -137,6 +140,44 @@ pub fn write_archive(
     }
     tick(total, total)?;
     writer.finish()
+}
+
+/// Worker threads running across all concurrent calls in this process.
+static ACTIVE_WORKERS: AtomicUsize = AtomicUsize::new(0);
+
+/// A share of the machine's cores for one call. Concurrent calls (say, 16
+/// Python threads saving at once) split the cores between them instead of
+/// each starting a full set of workers; every call gets at least one, so
+/// none waits. Output does not depend on the thread count, only speed does.
+struct WorkerGrant {
+    threads: usize,
+}
+
+impl WorkerGrant {
+    fn acquire(wanted: usize) -> Self {
+        let cap = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let limit = cap.max(wanted);
+        let mut current = ACTIVE_WORKERS.load(Ordering::Relaxed);
+        loop {
+            let free = limit.saturating_sub(current);
+            let threads = wanted.min(free).max(1);
+            match ACTIVE_WORKERS.compare_exchange_weak(
+                current,
+                current + threads,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return WorkerGrant { threads },
+                Err(now) => current = now,
+            }
+        }
+    }
+}
+
+impl Drop for WorkerGrant {
+    fn drop(&mut self) {
+        ACTIVE_WORKERS.fetch_sub(self.threads, Ordering::AcqRel);
+    }
 }
 
 /// Group consecutive chunks into jobs of about `target` uncompressed bytes,

@@ -261,7 +261,7 @@ mod binding {
             (None, _) => Start::Unseekable(0),
         };
         let py_sink = PyFileSink::new(file, tellable);
-        let mut sink = Buffered::new(py_sink, start.offset(), WRITE_BUFFER);
+        let mut sink = Buffered::new(py_sink, start.offset(), WRITE_BUFFER).patch_through();
         let result = run(py, members, &mut sink, start, level, threads);
         let mut py_sink = sink.into_inner();
         result.map_err(|e| match (py_sink.take_error(), e) {

@@ -8,7 +8,7 @@ use std::io;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyInt};
+use pyo3::types::{PyBytes, PyFloat, PyInt, PyTypeMethods};
 
 use crate::sink::Sink;
 
@@ -45,31 +45,19 @@ impl PyFileSink {
         })
     }
 
+    /// One `write` call, as zipfile makes it: the return value is ignored,
+    /// except that `_Tellable` adds it to an int (so None or a str fails
+    /// there with TypeError).
     fn write_py(&self, py: Python<'_>, buf: &[u8]) -> PyResult<()> {
-        let file = self.file.bind(py);
-        let mut rest = buf;
-        while !rest.is_empty() {
-            let n = file.call_method1("write", (PyBytes::new(py, rest),))?;
-            if n.is_none() {
-                if self.count_returns {
-                    return Err(PyTypeError::new_err(
-                        "unsupported operand type(s) for +=: 'int' and 'NoneType'",
-                    ));
-                }
-                return Ok(());
-            }
-            if !n.is_instance_of::<PyInt>() {
-                // Objects returning something else: numpy ignores it when
-                // seekable, and so do we.
-                return Ok(());
-            }
-            let n: usize = n.extract().unwrap_or(rest.len());
-            if n == 0 || n >= rest.len() {
-                return Ok(());
-            }
-            // A raw file may write less than asked; write the rest rather
-            // than silently dropping it.
-            rest = &rest[n..];
+        let n = self
+            .file
+            .bind(py)
+            .call_method1("write", (PyBytes::new(py, buf),))?;
+        if self.count_returns && !n.is_instance_of::<PyInt>() && !n.is_instance_of::<PyFloat>() {
+            return Err(PyTypeError::new_err(format!(
+                "unsupported operand type(s) for +=: 'int' and '{}'",
+                n.get_type().name()?
+            )));
         }
         Ok(())
     }

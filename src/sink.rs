@@ -64,6 +64,9 @@ pub struct Buffered<S: Sink> {
     /// Absolute offset of `buf[0]`.
     buf_start: u64,
     limit: usize,
+    /// Send every patch to the output, as zipfile does (used for Python
+    /// file objects, whose seek/write behaviour is theirs to define).
+    patch_through: bool,
 }
 
 impl<S: Sink> Buffered<S> {
@@ -75,7 +78,15 @@ impl<S: Sink> Buffered<S> {
             buf: Vec::new(),
             buf_start: start,
             limit,
+            patch_through: false,
         }
+    }
+
+    /// Make every `patch` reach the output (after the buffered bytes), so
+    /// the output sees zipfile's seek / write / seek for each member.
+    pub fn patch_through(mut self) -> Self {
+        self.patch_through = true;
+        self
     }
 
     /// The wrapped sink.
@@ -108,6 +119,9 @@ impl<S: Sink> Sink for Buffered<S> {
     }
 
     fn patch(&mut self, pos: u64, data: &[u8]) -> io::Result<()> {
+        if self.patch_through {
+            self.drain()?;
+        }
         let end = pos + data.len() as u64;
         if end <= self.buf_start {
             return self.inner.patch(pos, data);
@@ -181,6 +195,9 @@ impl PathTarget {
     /// a temporary file where that is safe.
     pub fn open(path: &std::path::Path) -> io::Result<Self> {
         match atomic_destination(path) {
+            // Replacing needs only the directory to be writable; numpy
+            // writes the file itself, so a read-only file must stay an error.
+            Some((_, Some(_))) if let Err(e) = open_existing(path) => Err(e),
             Some((dest, existing)) => match create_temp(&dest) {
                 Ok((temp, file)) => {
                     if let Some(meta) = existing {
@@ -197,13 +214,14 @@ impl PathTarget {
         }
     }
 
+    /// zipfile's open: `w+b`, and `wb` when that fails.
     fn in_place(path: &std::path::Path) -> io::Result<Self> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(true);
+        let file = match options.open(path) {
+            Ok(f) => f,
+            Err(_) => options.read(false).open(path)?,
+        };
         Ok(PathTarget { file, rename: None })
     }
 
@@ -234,6 +252,17 @@ impl Drop for PathTarget {
         if let Some((temp, _)) = self.rename.take() {
             let _ = std::fs::remove_file(temp);
         }
+    }
+}
+
+/// Whether zipfile could open the existing file for writing (`w+b`, then
+/// `wb`), without creating or truncating it.
+fn open_existing(path: &std::path::Path) -> io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(_) => options.read(false).open(path).map(drop),
     }
 }
 

@@ -28,6 +28,7 @@ from ._options import current_level, current_threads
 __all__ = ["NUMPY_TAKES_ALLOW_PICKLE", "save_archive", "has_array_function_override"]
 
 _NDARRAY_ARRAY_FUNCTION = np.ndarray.__array_function__
+_MISSING = object()
 # numpy >= 2 pickles dtypes that are not "legacy" (StringDType, user dtypes).
 _HAS_LEGACY_FLAG = hasattr(type(np.dtype(float)), "_legacy")
 _NUMPY_VERSION = np.lib.NumpyVersion(np.__version__)
@@ -47,8 +48,9 @@ def has_array_function_override(args: tuple[Any, ...], kwds: dict[str, Any]) -> 
         kind = type(value)
         if kind is np.ndarray:
             continue
-        func = getattr(kind, "__array_function__", None)
-        if func is not None and func is not _NDARRAY_ARRAY_FUNCTION:
+        # Present but None still counts: numpy's dispatch then raises.
+        func = getattr(kind, "__array_function__", _MISSING)
+        if func is not _MISSING and func is not _NDARRAY_ARRAY_FUNCTION:
             return True
     return False
 
@@ -115,12 +117,20 @@ def _member(key: str, value: Any, allow_pickle: Any, seen: set[str]) -> tuple[by
 
 
 def _probe_path(path: str) -> None:
-    """Raise the OSError that ``open(path, 'w+b')`` would raise, without
-    creating or truncating anything."""
+    """Raise the OSError that zipfile's open of ``path`` would raise (it
+    tries ``w+b``, then ``wb``), without creating or truncating anything."""
+    flags = getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        try:
+            fd = os.open(path, os.O_RDWR | flags)
+        except FileNotFoundError:
+            raise
+        except OSError:
+            fd = os.open(path, os.O_WRONLY | flags)
     except FileNotFoundError:
-        parent = os.path.dirname(path) or "."
+        # Creating it: the directory it would land in (through a dangling
+        # symlink, the link target's) must exist and be writable.
+        parent = os.path.dirname(os.path.realpath(path)) or "."
         try:
             st = os.stat(parent)
         except OSError as exc:
@@ -166,14 +176,15 @@ def save_archive(file: Any, args: tuple[Any, ...], kwds: dict[str, Any], compres
     level = current_level() if compress else -1
     threads = current_threads()
 
-    # numpy.lib.npyio.zipfile_factory: anything without `read` is a path.
-    if not hasattr(file, "read"):
+    # numpy.lib.npyio.zipfile_factory: anything without `read` is a path;
+    # zipfile then also treats path-like file objects as paths.
+    if not hasattr(file, "read") or isinstance(file, os.PathLike):
         path = os.fspath(file)
         if isinstance(path, str) and "\x00" in path:
             raise ValueError("embedded null byte")
         try:
-            members = _members(namedict, allow_pickle)
-        except Exception:
+            members = _members(namedict, allow_pickle, [])
+        except BaseException:
             # numpy opens the file before converting anything, so an
             # unopenable path wins over a bad array.
             _probe_path(path)
@@ -182,10 +193,24 @@ def save_archive(file: Any, args: tuple[Any, ...], kwds: dict[str, Any], compres
         return
 
     start, seekable = _file_start(file)
-    members = _members(namedict, allow_pickle)
+    members: list[tuple[bytes, bool, bytes, Any]] = []
+    try:
+        _members(namedict, allow_pickle, members)
+    except BaseException:
+        # numpy's `finally: zipf.close()` leaves the members written so far
+        # and the central directory in the file object; an error from that
+        # write replaces the conversion error, as it does in numpy.
+        _fastnpz.write_file(file, members, start=start, seekable=seekable, level=level, threads=threads)
+        raise
     _fastnpz.write_file(file, members, start=start, seekable=seekable, level=level, threads=threads)
 
 
-def _members(namedict: dict[str, Any], allow_pickle: Any) -> list[tuple[bytes, bool, bytes, Any]]:
+def _members(
+    namedict: dict[str, Any], allow_pickle: Any, out: list[tuple[bytes, bool, bytes, Any]]
+) -> list[tuple[bytes, bool, bytes, Any]]:
+    """Convert every member into ``out``, in order; on failure ``out``
+    holds the members before the failing one."""
     seen: set[str] = set()
-    return [_member(key, value, allow_pickle, seen) for key, value in namedict.items()]
+    for key, value in namedict.items():
+        out.append(_member(key, value, allow_pickle, seen))
+    return out
