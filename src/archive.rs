@@ -22,6 +22,10 @@ use crate::zip_record::{self, Entry, FLAG_DATA_DESCRIPTOR, FLAG_UTF8};
 /// threads on arrays of a few MiB.
 pub const DEFAULT_CHUNK: usize = 1 << 20;
 
+/// Uncompressed bytes grouped into one job when members are small: enough to
+/// make thread hand-offs rare, few enough to keep both cores busy to the end.
+const JOB_BYTES: usize = 256 * 1024;
+
 /// How to write.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -107,7 +111,7 @@ pub fn write_archive(
 ) -> Result<u64, Error> {
     let mut writer = ArchiveWriter::new(members, sink, start, options.compression);
     let chunks = plan(members, options.chunk_size.max(1));
-    let jobs = group(members, &chunks, options.chunk_size.max(1));
+    let jobs = group(members, &chunks, JOB_BYTES.min(options.chunk_size.max(1)));
     let wanted = options.threads.max(1).min(jobs.len().max(1));
     let grant = WorkerGrant::acquire(wanted);
     let threads = grant.threads;

@@ -85,7 +85,10 @@ pub struct ChunkEncoder {
     compression: Compression,
     state: Option<Deflate>,
     huffman: Option<Deflate>,
-    scratch: Vec<u8>,
+    /// Output space for chunks, zeroed once and reused.
+    out: OutBuf,
+    /// Output space for strategy samples.
+    sample_out: OutBuf,
 }
 
 fn new_state(level: i32, strategy: Strategy) -> Deflate {
@@ -127,15 +130,17 @@ impl ChunkEncoder {
             compression,
             state: None,
             huffman: None,
-            scratch: Vec::new(),
+            out: OutBuf::default(),
+            sample_out: OutBuf::default(),
         }
     }
 
-    /// Compressed size of `sample` on its own with `strategy`.
+    /// Compressed size of `sample` with `strategy`, primed with `dict`.
     fn sample_size(
         &mut self,
         level: i32,
         strategy: Strategy,
+        dict: &[u8],
         sample: &[u8],
     ) -> Result<usize, DeflateFailure> {
         let slot = if strategy == Strategy::HuffmanOnly {
@@ -143,14 +148,16 @@ impl ChunkEncoder {
         } else {
             &mut self.state
         };
-        let state = reset_or_new(slot, level, strategy, false);
-        let mut out = std::mem::take(&mut self.scratch);
-        out.clear();
-        out.reserve(zlib_rs::compress_bound(sample.len()) + 64);
-        let r = run(state, sample, &mut out, DeflateFlush::Finish);
-        let n = out.len();
-        self.scratch = out;
-        r.map(|_| n)
+        let state = reset_or_new(slot, level, strategy, !dict.is_empty());
+        if !dict.is_empty() {
+            state
+                .set_dictionary(dict)
+                .map_err(|e| DeflateFailure(e.as_str().to_owned()))?;
+        }
+        self.sample_out
+            .reset(zlib_rs::compress_bound(sample.len()) + 64);
+        run(state, sample, &mut self.sample_out, DeflateFlush::Finish)?;
+        Ok(self.sample_out.pos)
     }
 
     /// Whether the match search is worth its time on this chunk.
@@ -171,10 +178,13 @@ impl ChunkEncoder {
         if total < ADAPT_MIN || body.len() < SAMPLE {
             return Ok(false);
         }
-        let at = (body.len() - SAMPLE) / 2;
+        // Mid-chunk, primed with the 32 KiB before it as the real chunk
+        // will be: a cold sample undersells the match search on images.
+        let at = ((body.len() - SAMPLE) / 2).max(WINDOW.min(body.len() - SAMPLE));
+        let dict = &body[at.saturating_sub(WINDOW)..at];
         let sample = &body[at..at + SAMPLE];
-        let full = self.sample_size(level, Strategy::Default, sample)?;
-        let huff = self.sample_size(level, Strategy::HuffmanOnly, sample)?;
+        let full = self.sample_size(level, Strategy::Default, dict, sample)?;
+        let huff = self.sample_size(level, Strategy::HuffmanOnly, &[], sample)?;
         Ok(huff * 1000 <= full * (1000 + HUFFMAN_SLACK_PERMILLE))
     }
 
@@ -197,16 +207,11 @@ impl ChunkEncoder {
             }
             Compression::Deflated(level) => i32::from(level),
         };
-        let state = if self.huffman_suffices(level, pieces)? {
-            reset_or_new(
-                &mut self.huffman,
-                level,
-                Strategy::HuffmanOnly,
-                !dict.is_empty(),
-            )
-        } else {
-            reset_or_new(&mut self.state, level, Strategy::Default, !dict.is_empty())
-        };
+        if self.huffman_suffices(level, pieces)? {
+            crate::huffman::encode(pieces, last, out);
+            return Ok(());
+        }
+        let state = reset_or_new(&mut self.state, level, Strategy::Default, !dict.is_empty());
         if !dict.is_empty() {
             let tail = &dict[dict.len().saturating_sub(WINDOW)..];
             state
@@ -214,12 +219,13 @@ impl ChunkEncoder {
                 .map_err(|e| DeflateFailure(e.as_str().to_owned()))?;
         }
         let total: usize = pieces.iter().map(|p| p.len()).sum();
-        out.reserve(zlib_rs::compress_bound(total) + 64);
+        let buf = &mut self.out;
+        buf.reset(zlib_rs::compress_bound(total) + 64);
         for piece in pieces {
             let mut rest = *piece;
             while !rest.is_empty() {
                 let before = state.total_in();
-                run(state, rest, out, DeflateFlush::NoFlush)?;
+                run(state, rest, buf, DeflateFlush::NoFlush)?;
                 let used = (state.total_in() - before) as usize;
                 rest = &rest[used..];
             }
@@ -230,38 +236,67 @@ impl ChunkEncoder {
             DeflateFlush::SyncFlush
         };
         loop {
-            let status = run(state, &[], out, flush)?;
+            let status = run(state, &[], buf, flush)?;
             // A flush is complete once deflate returns with output space left
             // over (sync) or reports the end of the stream (finish).
             let done = if last {
                 status == Status::StreamEnd
             } else {
-                out.len() < out.capacity()
+                !buf.is_full()
             };
             if done {
+                out.extend_from_slice(buf.bytes());
                 return Ok(());
             }
-            out.reserve(64 * 1024);
         }
     }
 }
 
-/// One deflate call into the spare capacity of `out`.
+/// Output space that is zero-filled once and then reused, so a deflate call
+/// does not pay for initialising its spare room every time.
+#[derive(Default)]
+struct OutBuf {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl OutBuf {
+    /// Empty, with room for at least `need` bytes.
+    fn reset(&mut self, need: usize) {
+        self.pos = 0;
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
+    }
+
+    /// Room after what was written, grown when nearly exhausted.
+    fn spare(&mut self) -> &mut [u8] {
+        if self.buf.len() - self.pos < 64 {
+            let grown = self.buf.len() + 64 * 1024;
+            self.buf.resize(grown, 0);
+        }
+        &mut self.buf[self.pos..]
+    }
+
+    fn is_full(&self) -> bool {
+        self.pos == self.buf.len()
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.pos]
+    }
+}
+
+/// One deflate call into the spare room of `out`.
 fn run(
     state: &mut Deflate,
     input: &[u8],
-    out: &mut Vec<u8>,
+    out: &mut OutBuf,
     flush: DeflateFlush,
 ) -> Result<Status, DeflateFailure> {
-    if out.capacity() - out.len() < 64 {
-        out.reserve(64 * 1024);
-    }
-    let start = out.len();
-    out.resize(out.capacity(), 0);
     let before = state.total_out();
-    let status = state.compress(input, &mut out[start..], flush);
-    let produced = (state.total_out() - before) as usize;
-    out.truncate(start + produced);
+    let status = state.compress(input, out.spare(), flush);
+    out.pos += (state.total_out() - before) as usize;
     status.map_err(|e| DeflateFailure(e.as_str().to_owned()))
 }
 
@@ -374,10 +409,11 @@ mod tests {
         assert!(enc.huffman_suffices(6, &[&data]).unwrap());
         let adaptive = chunked(&data, data.len(), Compression::Deflated(6));
         assert_eq!(inflate_raw(&adaptive, data.len()), data);
-        let mut full = Vec::with_capacity(zlib_rs::compress_bound(data.len()) + 64);
+        let mut full = OutBuf::default();
+        full.reset(zlib_rs::compress_bound(data.len()) + 64);
         let mut state = new_state(6, Strategy::Default);
         run(&mut state, &data, &mut full, DeflateFlush::Finish).unwrap();
-        assert!(adaptive.len() * 1000 <= full.len() * 1005);
+        assert!(adaptive.len() * 1000 <= full.pos * 1005);
         // Data with long matches keeps the full search.
         let text: Vec<u8> = (0..600_000u32)
             .map(|i| b"the quick brown fox "[(i % 20) as usize] ^ ((i / 4096) as u8 & 1))

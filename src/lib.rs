@@ -9,6 +9,7 @@
 pub mod archive;
 pub mod chunk;
 pub mod deflate;
+pub mod huffman;
 pub mod member;
 pub mod npy_header;
 pub mod sink;

@@ -80,7 +80,29 @@ def _needs_pickle(array: np.ndarray) -> bool:
     return _HAS_LEGACY_FLAG and not type(dtype)._legacy
 
 
-def _member(key: str, value: Any, allow_pickle: Any, seen: set[str]) -> tuple[bytes, bool, bytes, Any]:
+def _header(array: np.ndarray, cache: dict[Any, tuple[bytes, int]]) -> tuple[bytes, int]:
+    """The ``.npy`` header and its major version, through numpy's own
+    ``header_data_from_array_1_0`` (and so its dtype warnings). Plain
+    dtypes, which never warn, are cached per call: thousands of same-shaped
+    arrays then cost one header."""
+    dtype = array.dtype
+    plain = dtype.fields is None and dtype.metadata is None and not dtype.hasobject
+    if plain:
+        flags = array.flags
+        key = (dtype, array.shape, flags.c_contiguous, flags.f_contiguous)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    info = npformat.header_data_from_array_1_0(array)
+    result: tuple[bytes, int] = _fastnpz.npy_header(repr(info["descr"]), info["fortran_order"], info["shape"])
+    if plain:
+        cache[key] = result
+    return result
+
+
+def _member(
+    key: str, value: Any, allow_pickle: Any, seen: set[str], cache: dict[Any, tuple[bytes, int]]
+) -> tuple[bytes, bool, bytes, Any]:
     """Convert and check one member, in numpy's order: ``asanyarray``, the
     zip name (duplicate warning, encoding), the header (dtype warnings,
     format version), then the pickle policy."""
@@ -89,8 +111,7 @@ def _member(key: str, value: Any, allow_pickle: Any, seen: set[str]) -> tuple[by
     if name in seen:
         warnings.warn(f"Duplicate name: {name!r}", UserWarning, stacklevel=5)
     seen.add(name)
-    info = npformat.header_data_from_array_1_0(array)
-    header, major = _fastnpz.npy_header(repr(info["descr"]), info["fortran_order"], info["shape"])
+    header, major = _header(array, cache)
     if major == 2:
         warnings.warn(
             "Stored array in format 2.0. It can only be" "read by NumPy >= 1.9",
@@ -211,6 +232,7 @@ def _members(
     """Convert every member into ``out``, in order; on failure ``out``
     holds the members before the failing one."""
     seen: set[str] = set()
+    cache: dict[Any, tuple[bytes, int]] = {}
     for key, value in namedict.items():
-        out.append(_member(key, value, allow_pickle, seen))
+        out.append(_member(key, value, allow_pickle, seen, cache))
     return out
