@@ -481,6 +481,7 @@ def mem_worker(dataset, impl, scale, tmpdir):
         "extra_mib": max(0, peak - baseline) / 1024.0,
         "time_s": dt,
         "method": method,
+        "fastnpz_build": FAST_BUILD,
     }
     print("MEMRESULT " + json.dumps(out), flush=True)
 
@@ -805,6 +806,15 @@ def main(argv=None):
     print("speedup 1T = the same with fastnpz.options(threads=1); size ratio = fastnpz bytes / numpy bytes;")
     print("peak = peak RSS above the pre-call baseline during one call, in a fresh subprocess.")
     info["loadavg_end"] = _loadavg()
+    builds = {FAST_BUILD} | {
+        m.get("fastnpz_build") for r in results for m in r.get("memory", {}).values() if m.get("fastnpz_build")
+    }
+    build_now = _describe_build(sys.modules["fastnpz"]) if "fastnpz" in sys.modules else FAST_BUILD
+    if len(builds | {build_now}) > 1:
+        info["build_changed_during_run"] = sorted(builds | {build_now})
+        print("WARNING: the fastnpz extension was rebuilt during this run; numbers mix builds:")
+        for b in sorted(builds | {build_now}):
+            print(f"  {b}")
     print(f"total benchmark time: {elapsed:.0f}s; load average at end: {info['loadavg_end']}")
 
     wrong = [r["dataset"] for r in results if r.get("error")]

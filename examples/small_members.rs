@@ -24,7 +24,7 @@ fn main() {
         let mut total = 0;
         for m in &members {
             let mut out = Vec::new();
-            enc.encode(&[], &[b"header", m], true, &mut out).unwrap();
+            enc.encode(&[], &[m], true, &mut out).unwrap();
             total += out.len();
         }
         println!(

@@ -223,6 +223,12 @@ struct ArchiveWriter<'m, 's> {
     method: u16,
     current: Option<Entry>,
     entries: Vec<Entry>,
+    /// The current member's last 32 KiB of data as written, which the next
+    /// chunk must have been primed with.
+    history: Vec<u8>,
+    /// Recompresses a chunk on this thread when its priming was stale.
+    fallback: Option<Worker>,
+    compression: Compression,
 }
 
 impl<'m, 's> ArchiveWriter<'m, 's> {
@@ -244,6 +250,9 @@ impl<'m, 's> ArchiveWriter<'m, 's> {
             method: c.method(),
             current: None,
             entries: Vec::with_capacity(members.len()),
+            history: Vec::new(),
+            fallback: None,
+            compression: c,
         }
     }
 
@@ -253,7 +262,8 @@ impl<'m, 's> ArchiveWriter<'m, 's> {
         Ok(())
     }
 
-    fn chunk(&mut self, chunk: &crate::chunk::Chunk, c: Compressed) -> io::Result<()> {
+    fn chunk(&mut self, chunk: &crate::chunk::Chunk, c: Compressed) -> Result<(), Error> {
+        let c = self.consistent(chunk, c)?;
         if chunk.first {
             let m = &self.members[chunk.member];
             let mut flags = if m.utf8 { FLAG_UTF8 } else { 0 };
@@ -293,6 +303,36 @@ impl<'m, 's> ArchiveWriter<'m, 's> {
             self.current = Some(entry);
         }
         Ok(())
+    }
+
+    /// A chunk primed with history other than what the decoder will have
+    /// seen (the array changed between two reads of the same bytes) would
+    /// decode to bytes its CRC does not match: compress it again, primed
+    /// with the history actually written. Without concurrent writers this
+    /// never happens.
+    fn consistent(
+        &mut self,
+        chunk: &crate::chunk::Chunk,
+        c: Compressed,
+    ) -> Result<Compressed, Error> {
+        if chunk.first {
+            self.history.clear();
+        }
+        let c = if !chunk.first && c.dict != self.history {
+            let compression = self.compression;
+            let worker = self
+                .fallback
+                .get_or_insert_with(|| Worker::new(ChunkEncoder::new(compression)));
+            worker
+                .compress_after(&self.members[chunk.member], chunk, &self.history)
+                .map_err(Error::Chunk)?
+        } else {
+            c
+        };
+        self.history.extend_from_slice(&c.tail);
+        let excess = self.history.len().saturating_sub(crate::deflate::WINDOW);
+        self.history.drain(..excess);
+        Ok(c)
     }
 
     fn finish(mut self) -> Result<u64, Error> {
@@ -534,6 +574,41 @@ mod tests {
         let one = write(&ms, Start::Seekable(0), opts(1), b"");
         assert_eq!(one, write(&ms, Start::Seekable(0), opts(2), b""));
         assert_eq!(one, write(&ms, Start::Seekable(0), opts(7), b""));
+    }
+
+    #[test]
+    fn a_chunk_primed_with_stale_history_is_compressed_again() {
+        let data: Vec<u8> = (0..300_000u32)
+            .map(|i| (i % 97) as u8 ^ (i >> 12) as u8)
+            .collect();
+        let ms = vec![Member {
+            name: b"a.npy".to_vec(),
+            utf8: false,
+            header: b"H".to_vec(),
+            data: Data::Contiguous(&data),
+        }];
+        let chunks = plan(&ms, 100_000);
+        let mut sink = VecSink::default();
+        let mut writer =
+            ArchiveWriter::new(&ms, &mut sink, Start::Seekable(0), Compression::Deflated(6));
+        let mut worker = Worker::new(ChunkEncoder::new(Compression::Deflated(6)));
+        for c in &chunks {
+            let mut out = worker.compress(&ms[0], c).unwrap();
+            if !c.first {
+                // As if the array changed between the previous chunk's read
+                // of these bytes and this chunk's read of its history.
+                let stale: Vec<u8> = out.dict.iter().map(|b| b ^ 0x5A).collect();
+                out = worker.compress_after(&ms[0], c, &stale).unwrap();
+            }
+            writer.chunk(c, out).unwrap();
+        }
+        writer.finish().unwrap();
+        let mut zip = zip::ZipArchive::new(Cursor::new(sink.0)).unwrap();
+        let mut got = Vec::new();
+        zip.by_index(0).unwrap().read_to_end(&mut got).unwrap();
+        let mut want = b"H".to_vec();
+        want.extend_from_slice(&data);
+        assert_eq!(got, want);
     }
 
     #[test]

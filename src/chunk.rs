@@ -33,6 +33,10 @@ pub struct Compressed {
     pub crc: u32,
     /// Number of uncompressed bytes (header included for chunk 0).
     pub len: u64,
+    /// The history the chunk was primed with (the data just before it).
+    pub dict: Vec<u8>,
+    /// The last (up to) 32 KiB of the chunk's data, as compressed.
+    pub tail: Vec<u8>,
 }
 
 /// Why a chunk could not be produced.
@@ -95,35 +99,56 @@ impl Worker {
         }
     }
 
-    /// Compress one chunk of `member`.
+    /// Compress one chunk of `member`, primed with the data before it.
     pub fn compress(
         &mut self,
         member: &Member<'_>,
         chunk: &Chunk,
     ) -> Result<Compressed, ChunkError> {
+        self.compress_primed(member, chunk, None)
+    }
+
+    /// Compress one chunk of `member`, primed with `dict` instead of
+    /// re-reading the data before it.
+    pub fn compress_after(
+        &mut self,
+        member: &Member<'_>,
+        chunk: &Chunk,
+        dict: &[u8],
+    ) -> Result<Compressed, ChunkError> {
+        self.compress_primed(member, chunk, Some(dict))
+    }
+
+    fn compress_primed(
+        &mut self,
+        member: &Member<'_>,
+        chunk: &Chunk,
+        given: Option<&[u8]>,
+    ) -> Result<Compressed, ChunkError> {
         let len = (chunk.end - chunk.start) as usize;
-        let dict_start = chunk.start.saturating_sub(WINDOW as u64);
+        let dict_start = match given {
+            Some(_) => chunk.start,
+            None => chunk.start.saturating_sub(WINDOW as u64),
+        };
         let dict_len = (chunk.start - dict_start) as usize;
         let header: &[u8] = if chunk.first { &member.header } else { &[] };
-        let mut out = Compressed::default();
-        // Borrow contiguous data in place; gather strided data (and its
-        // dictionary) into the reusable buffer.
-        let (dict, body): (&[u8], &[u8]) = match (
-            member.data.borrow(dict_start, dict_len),
-            member.data.borrow(chunk.start, len),
-        ) {
-            (Some(d), Some(b)) => (d, b),
-            _ => {
-                self.gather.resize(dict_len + len, 0);
-                member
-                    .data
-                    .read_into(dict_start, &mut self.gather)
-                    .map_err(ChunkError::Layout)?;
-                self.gather.split_at(dict_len)
-            }
+        // Read the chunk (and its history) once, into a per-thread buffer:
+        // the CRC, the compressed bytes and the next chunk's check all see
+        // the same bytes even if another thread is writing to the array.
+        self.gather.resize(dict_len + len, 0);
+        member
+            .data
+            .read_into(dict_start, &mut self.gather)
+            .map_err(ChunkError::Layout)?;
+        let (read_dict, body) = self.gather.split_at(dict_len);
+        let dict = given.unwrap_or(read_dict);
+        let mut out = Compressed {
+            crc: crc32(crc32(0, header), body),
+            len: (header.len() + body.len()) as u64,
+            dict: dict.to_vec(),
+            tail: body[body.len().saturating_sub(WINDOW)..].to_vec(),
+            ..Compressed::default()
         };
-        out.crc = crc32(crc32(0, header), body);
-        out.len = (header.len() + body.len()) as u64;
         self.encoder
             .encode(dict, &[header, body], chunk.last, &mut out.bytes)
             .map_err(ChunkError::Deflate)?;

@@ -10,6 +10,8 @@
 /// Bytes per block: large enough that the ~100-byte table header is noise,
 /// small enough for the code to follow drifting byte statistics.
 const BLOCK: usize = 64 * 1024;
+/// The finer split tried within each block.
+const SUB_BLOCK: usize = 16 * 1024;
 const END_OF_BLOCK: usize = 256;
 /// Literal/length alphabet used: 256 literals and end-of-block.
 const LITERALS: usize = 257;
@@ -195,9 +197,8 @@ fn run_length(lengths: &[u8]) -> Vec<(u8, u8)> {
     out
 }
 
-/// Write one dynamic block holding `data` as literals.
-fn block(bits: &mut Bits<'_>, data: &[u8], last: bool) {
-    let mut freqs = [0u32; LITERALS];
+/// Byte counts of `data`.
+fn histogram(data: &[u8]) -> [u32; 256] {
     // Four interleaved histograms break the store-to-load dependency on
     // repeated byte values.
     let mut h = [[0u32; 256]; 4];
@@ -211,9 +212,34 @@ fn block(bits: &mut Bits<'_>, data: &[u8], last: bool) {
     for &b in quads.remainder() {
         h[0][usize::from(b)] += 1;
     }
-    for (s, f) in freqs.iter_mut().take(256).enumerate() {
+    let mut out = [0u32; 256];
+    for (s, f) in out.iter_mut().enumerate() {
         *f = h[0][s] + h[1][s] + h[2][s] + h[3][s];
     }
+    out
+}
+
+/// Estimated size in bits of one block coding bytes with counts `h`: the
+/// entropy of the data plus a rough cost for the code table.
+fn block_cost(h: &[u32; 256]) -> f64 {
+    let n: u32 = h.iter().sum();
+    if n == 0 {
+        return 64.0;
+    }
+    let n = f64::from(n);
+    let mut bits = 200.0;
+    for &f in h.iter().filter(|&&f| f > 0) {
+        let f = f64::from(f);
+        bits += f * (n / f).log2() + 4.0;
+    }
+    bits
+}
+
+/// Write one dynamic block holding `data` (with byte counts `hist`) as
+/// literals.
+fn block(bits: &mut Bits<'_>, data: &[u8], hist: &[u32; 256], last: bool) {
+    let mut freqs = [0u32; LITERALS];
+    freqs[..256].copy_from_slice(hist);
     freqs[END_OF_BLOCK] = 1;
     let mut lit_len = [0u8; LITERALS];
     code_lengths(&freqs, MAX_BITS, &mut lit_len);
@@ -282,14 +308,31 @@ pub fn encode(pieces: &[&[u8]], last: bool, out: &mut Vec<u8>) {
         }
     };
     let mut bits = Bits::new(out);
-    let blocks: Vec<&[u8]> = if data.is_empty() {
-        vec![data]
-    } else {
-        data.chunks(BLOCK).collect()
-    };
+    // Each span is one block, or four when its statistics drift enough
+    // (images, gradients) that four tables beat one.
+    let mut blocks: Vec<(&[u8], [u32; 256])> = Vec::new();
+    for span in data.chunks(BLOCK) {
+        let parts: Vec<(&[u8], [u32; 256])> =
+            span.chunks(SUB_BLOCK).map(|p| (p, histogram(p))).collect();
+        let mut whole = [0u32; 256];
+        for (_, h) in &parts {
+            for (w, f) in whole.iter_mut().zip(h) {
+                *w += f;
+            }
+        }
+        let split: f64 = parts.iter().map(|(_, h)| block_cost(h)).sum();
+        if parts.len() > 1 && split < block_cost(&whole) {
+            blocks.extend(parts);
+        } else {
+            blocks.push((span, whole));
+        }
+    }
+    if blocks.is_empty() {
+        blocks.push((data, [0u32; 256]));
+    }
     let n = blocks.len();
-    for (i, b) in blocks.into_iter().enumerate() {
-        block(&mut bits, b, last && i + 1 == n);
+    for (i, (b, h)) in blocks.iter().enumerate() {
+        block(&mut bits, b, h, last && i + 1 == n);
     }
     if !last {
         // Empty stored block: BFINAL 0, BTYPE 00, align, LEN 0, NLEN !0.
