@@ -98,3 +98,33 @@ def test_random_names_including_clashes(keys, with_pos):
     assert e2 is None, f"fastnpz raised {e2!r}; numpy succeeded"
     assert w2 == w1
     assert_full_parity(b1.getvalue(), b2.getvalue())
+
+
+_FRAGMENTS = ["a", "Z9", "/", "..", ".", "\x00", "\udc80", "\u00e9", "\u0394", "\U0001F600",
+              " ", ".npy", "arr_0", "arr_1", "\\", "\n"]
+hostile_names = st.one_of(
+    st.lists(st.sampled_from(_FRAGMENTS), max_size=6).map("".join),
+    st.integers(200, 70_000).map(lambda n: "n" * n),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys=st.lists(hostile_names, max_size=4, unique=True), with_pos=st.integers(0, 2),
+       compressed=st.booleans())
+def test_hostile_names_match_numpy(keys, with_pos, compressed):
+    """NUL (truncation, duplicate warnings), lone surrogates (encode errors),
+    separators, '..', '', names past the 65535-byte limit: the archive, the
+    warnings, or the exception type must be numpy's."""
+    import fastnpz
+    kind = "savez_compressed" if compressed else "savez"
+    kw = {k: np.arange(i + 1, dtype=np.int16) for i, k in enumerate(keys)}
+    pos = [np.arange(3)] * with_pos
+    b1, b2 = io.BytesIO(), io.BytesIO()
+    _, e1, w1 = record_call(getattr(np, kind), b1, *pos, **kw)
+    _, e2, w2 = record_call(getattr(fastnpz, kind), b2, *pos, **kw)
+    if e1 is not None:
+        assert type(e2) is type(e1), f"numpy raised {e1!r}, fastnpz {e2!r}"
+        return
+    assert e2 is None, f"fastnpz raised {e2!r}; numpy succeeded"
+    assert w2 == w1
+    assert_full_parity(b1.getvalue(), b2.getvalue(), stored=not compressed)
