@@ -310,21 +310,22 @@ pub fn crc32_combine(a: u32, b: u32, len_b: u64) -> u32 {
     zlib_rs::crc32::crc32_combine(a, b, len_b)
 }
 
+/// Test helper: inflate a complete raw deflate stream of `expect` bytes.
+#[cfg(test)]
+pub(crate) fn inflate_raw(data: &[u8], expect: usize) -> Vec<u8> {
+    let mut inf = zlib_rs::Inflate::new(false, 15);
+    let mut out = vec![0u8; expect + 1024];
+    let status = inf
+        .decompress(data, &mut out, zlib_rs::InflateFlush::Finish)
+        .unwrap();
+    assert_eq!(status, Status::StreamEnd);
+    out.truncate(inf.total_out() as usize);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zlib_rs::{Inflate, InflateFlush};
-
-    fn inflate_raw(data: &[u8], expect: usize) -> Vec<u8> {
-        let mut inf = Inflate::new(false, 15);
-        let mut out = vec![0u8; expect + 1024];
-        let status = inf
-            .decompress(data, &mut out, InflateFlush::Finish)
-            .unwrap();
-        assert_eq!(status, Status::StreamEnd);
-        out.truncate(inf.total_out() as usize);
-        out
-    }
 
     fn sample(n: usize) -> Vec<u8> {
         // Compressible but not trivial: a slow ramp with a pseudo-random walk.

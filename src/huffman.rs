@@ -347,18 +347,7 @@ pub fn encode(pieces: &[&[u8]], last: bool, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zlib_rs::{Inflate, InflateFlush, Status};
-
-    fn inflate(data: &[u8], expect: usize) -> Vec<u8> {
-        let mut inf = Inflate::new(false, 15);
-        let mut out = vec![0u8; expect + 64];
-        let status = inf
-            .decompress(data, &mut out, InflateFlush::Finish)
-            .unwrap();
-        assert_eq!(status, Status::StreamEnd);
-        out.truncate(inf.total_out() as usize);
-        out
-    }
+    use crate::deflate::inflate_raw as inflate;
 
     fn noise(n: usize, spread: u32) -> Vec<u8> {
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;

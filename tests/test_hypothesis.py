@@ -14,6 +14,22 @@ DTYPES = ["?", "i1", "<i2", ">i4", "<i8", "u1", ">u2", "<u8", "<f2", ">f4", "<f8
           "i4,f8", [("a", "u1"), ("b", ">i2", (2,))], "longdouble"]
 
 
+def _same_outcome(kind, pos, kw):
+    """Save with numpy and fastnpz into BytesIO; both must raise the same
+    exception type (returns None) or both succeed with the same warnings
+    (returns the two archives' bytes)."""
+    import fastnpz
+    b1, b2 = io.BytesIO(), io.BytesIO()
+    _, e1, w1 = record_call(getattr(np, kind), b1, *pos, **kw)
+    _, e2, w2 = record_call(getattr(fastnpz, kind), b2, *pos, **kw)
+    if e1 is not None:
+        assert type(e2) is type(e1), f"numpy raised {e1!r}, fastnpz {e2!r}"
+        return None
+    assert e2 is None, f"fastnpz raised {e2!r}; numpy succeeded"
+    assert w2 == w1
+    return b1.getvalue(), b2.getvalue()
+
+
 @st.composite
 def arrays(draw):
     shape = tuple(draw(st.lists(st.integers(0, 5), min_size=0, max_size=4)))
@@ -59,24 +75,18 @@ names = st.text(alphabet=st.characters(blacklist_categories=("Cs",),
        kw=st.dictionaries(names, arrays(), max_size=3),
        compressed=st.booleans())
 def test_random_arrays_match_numpy(pos, kw, compressed):
-    import fastnpz
     kw = {k: v for k, v in kw.items() if not (k.startswith("arr_") and len(pos))}
     kind = "savez_compressed" if compressed else "savez"
-    b1, b2 = io.BytesIO(), io.BytesIO()
-    _, e1, w1 = record_call(getattr(np, kind), b1, *pos, **kw)
-    _, e2, w2 = record_call(getattr(fastnpz, kind), b2, *pos, **kw)
-    if e1 is not None:
-        assert type(e2) is type(e1), f"numpy raised {e1!r}, fastnpz {e2!r}"
+    outcome = _same_outcome(kind, pos, kw)
+    if outcome is None:
         return
-    assert e2 is None, f"fastnpz raised {e2!r}; numpy succeeded"
-    assert w2 == w1
+    b1, b2 = outcome
     nondet = [k for k, v in list(kw.items()) + [(f"arr_{i}", v) for i, v in enumerate(pos)]
               if has_undefined_bytes(v.dtype) or
               (v.dtype.names and not v.flags.c_contiguous)]
-    assert_full_parity(b1.getvalue(), b2.getvalue(), nondeterministic=nondet,
-                       stored=not compressed)
+    assert_full_parity(b1, b2, nondeterministic=nondet, stored=not compressed)
     if not compressed and not nondet:
-        assert_bytes_identical(b1.getvalue(), b2.getvalue())
+        assert_bytes_identical(b1, b2)
 
 
 @settings(max_examples=40, deadline=None)
@@ -85,19 +95,12 @@ def test_random_arrays_match_numpy(pos, kw, compressed):
 def test_random_names_including_clashes(keys, with_pos):
     """Names may clash with arr_N or contain odd characters; the outcome
     (archive or exception type) must match numpy's."""
-    import fastnpz
     kw = {k: np.int16(i) for i, k in enumerate(keys)}
     kw.update({f"arr_{i}": np.int8(i) for i in range(with_pos) if i % 2})
     pos = [np.arange(3)] * with_pos
-    b1, b2 = io.BytesIO(), io.BytesIO()
-    _, e1, w1 = record_call(np.savez_compressed, b1, *pos, **kw)
-    _, e2, w2 = record_call(fastnpz.savez_compressed, b2, *pos, **kw)
-    if e1 is not None:
-        assert type(e2) is type(e1), f"numpy raised {e1!r}, fastnpz {e2!r}"
-        return
-    assert e2 is None, f"fastnpz raised {e2!r}; numpy succeeded"
-    assert w2 == w1
-    assert_full_parity(b1.getvalue(), b2.getvalue())
+    outcome = _same_outcome("savez_compressed", pos, kw)
+    if outcome is not None:
+        assert_full_parity(*outcome)
 
 
 _FRAGMENTS = ["a", "Z9", "/", "..", ".", "\x00", "\udc80", "\u00e9", "\u0394", "\U0001F600",
@@ -115,16 +118,9 @@ def test_hostile_names_match_numpy(keys, with_pos, compressed):
     """NUL (truncation, duplicate warnings), lone surrogates (encode errors),
     separators, '..', '', names past the 65535-byte limit: the archive, the
     warnings, or the exception type must be numpy's."""
-    import fastnpz
     kind = "savez_compressed" if compressed else "savez"
     kw = {k: np.arange(i + 1, dtype=np.int16) for i, k in enumerate(keys)}
     pos = [np.arange(3)] * with_pos
-    b1, b2 = io.BytesIO(), io.BytesIO()
-    _, e1, w1 = record_call(getattr(np, kind), b1, *pos, **kw)
-    _, e2, w2 = record_call(getattr(fastnpz, kind), b2, *pos, **kw)
-    if e1 is not None:
-        assert type(e2) is type(e1), f"numpy raised {e1!r}, fastnpz {e2!r}"
-        return
-    assert e2 is None, f"fastnpz raised {e2!r}; numpy succeeded"
-    assert w2 == w1
-    assert_full_parity(b1.getvalue(), b2.getvalue(), stored=not compressed)
+    outcome = _same_outcome(kind, pos, kw)
+    if outcome is not None:
+        assert_full_parity(*outcome, stored=not compressed)
