@@ -44,7 +44,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # An editable maturin build needs a PEP 660 capable pip.
 "$py" -m pip install -q --upgrade pip
 # One resolver run, so the package's "numpy>=1.26" cannot pull in numpy 2.
-"$py" -m pip install -q 'numpy==1.26.*' pytest hypothesis -e .
+"$py" -m pip install -q 'numpy==1.26.*' pytest hypothesis mypy -e .
 
 "$py" - <<'EOF'
 import sys

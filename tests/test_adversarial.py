@@ -10,6 +10,7 @@ when this file was written (each test's docstring says how); the second
 section guards corners that were checked and matched.
 """
 import gzip
+import inspect
 import io
 import os
 import pickle
@@ -17,6 +18,7 @@ import shutil
 import tempfile
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -32,6 +34,9 @@ from npz_inspect import (
 GOOD = np.arange(10)
 RAGGED = [[1], [1, 2]]
 OBJ = np.array([1, None], dtype=object)
+
+# numpy.savez takes allow_pickle from numpy 2.1 on; before, it names an array.
+_NUMPY_TAKES_ALLOW_PICKLE = "allow_pickle" in inspect.signature(np.savez).parameters
 
 
 def _funcs(fnpz, kind):
@@ -233,12 +238,18 @@ class _Unseekable:
         pass
 
 
+# Under numpy 1.x these cases leave numpy's ZipFile to be closed by garbage
+# collection mid-test, which has crashed pytest's traceback formatting
+# (CPython 3.11 "AST constructor recursion depth mismatch"): numpy 2 only.
+_NUMPY2 = pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.0.0",
+                             reason="numpy 1.x leaves ZipFile cleanup to GC here")
 _COUNT_XFAIL = pytest.mark.xfail(strict=True, reason='Known difference: with a stream whose tell() fails, zipfile adds up write() return values to compute offsets; a float or negative count makes numpy fail later in struct.pack. fastnpz counts the bytes it wrote (str/None returns do raise TypeError as in numpy).')
 
 
 @pytest.mark.parametrize("ret", [pytest.param(lambda b: float(len(b)), marks=_COUNT_XFAIL), lambda b: "x",
                                  pytest.param(lambda b: -1, marks=_COUNT_XFAIL)],
                          ids=["float", "str", "negative"])
+@_NUMPY2
 def test_unseekable_write_returning_non_count_raises_like_numpy(fnpz, kind, ret):
     """_Tellable does ``offset += write(...)``: a str return raises TypeError
     at once; a float or negative count makes struct.pack fail (struct.error)
@@ -250,6 +261,7 @@ def test_unseekable_write_returning_non_count_raises_like_numpy(fnpz, kind, ret)
     _assert_same_exc_type(e1, e2)
 
 
+@_NUMPY2
 @pytest.mark.xfail(strict=True, reason='Known difference: zipfile trusts write() return values for offsets on streams without tell(); fastnpz uses the bytes it actually wrote, so a stream that misreports counts still gets a valid archive.')
 @pytest.mark.parametrize("ret", [lambda b: 0, lambda b: len(b) + 1], ids=["zero", "plus1"])
 def test_unseekable_offsets_follow_write_return_values(fnpz, ret):
@@ -321,7 +333,7 @@ class _AllowPickleSpy:
         return sorted(kwargs)
 
 
-@pytest.mark.xfail(strict=True, reason='Known difference: when handing a call to an __array_function__ override, fastnpz passes allow_pickle explicitly (its default, True) so the override may see one more keyword than the caller gave.')
+@pytest.mark.xfail(_NUMPY_TAKES_ALLOW_PICKLE, strict=True, reason='Known difference: when handing a call to an __array_function__ override, fastnpz passes allow_pickle explicitly (its default, True) so the override may see one more keyword than the caller gave.')
 def test_override_sees_the_callers_keywords_only(fnpz, kind):
     """numpy passes the caller's keywords to __array_function__ unchanged;
     fastnpz re-calls numpy with ``allow_pickle=True`` added, so overrides see
@@ -732,9 +744,6 @@ def _odd_values():
         "m8_25s": np.array([1, 2], dtype="m8[25s]"),
         "M8_generic_nat": np.array(["NaT"], dtype="M8"),
         "object_with_arrays": np.array([np.zeros(2), None, "x"], dtype=object),
-        "stringdtype": np.array(["a", "bb"], dtype=np.dtypes.StringDType()),
-        "stringdtype_na_none": np.array(["a", None], dtype=np.dtypes.StringDType(na_object=None)),
-        "stringdtype_na_nan": np.array(["a", np.nan], dtype=np.dtypes.StringDType(na_object=np.nan)),
         "huge_itemsize": np.zeros(2, dtype="V100000"),
         "no_fields": np.zeros(3, dtype=[]),
         "unicode_be": np.array(["h\xe9llo", "x"], dtype=">U5"),
@@ -750,6 +759,11 @@ def _odd_values():
         "python_big_int": 2**70,
         "empty_fortran": np.zeros((5, 0), order="F"),
     }
+    if hasattr(np.dtypes, "StringDType"):  # numpy >= 2.0
+        sd = np.dtypes.StringDType
+        v["stringdtype"] = np.array(["a", "bb"], dtype=sd())
+        v["stringdtype_na_none"] = np.array(["a", None], dtype=sd(na_object=None))
+        v["stringdtype_na_nan"] = np.array(["a", np.nan], dtype=sd(na_object=np.nan))
     cyc = [1]
     cyc.append(cyc)
     v["object_cycle"] = np.array([cyc, 2], dtype=object)
@@ -762,7 +776,17 @@ _ODD = _odd_values()
 @pytest.mark.parametrize("name", sorted(_ODD))
 def test_odd_values_match(kind, name):
     value = _ODD[name]
-    check_parity(kind, value, named=value, what=name)
+    # numpy 1.26 keeps a field's metadata in the header and then cannot load
+    # its own archive; compare archives there, and load only where numpy can.
+    check_load = True
+    if isinstance(value, np.ndarray):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                np.lib.format.descr_to_dtype(np.lib.format.dtype_to_descr(value.dtype))
+            except ValueError:
+                check_load = False
+    check_parity(kind, value, named=value, what=name, check_load=check_load)
 
 
 def test_nondeterministic_padding_values_match(kind):

@@ -11,6 +11,8 @@ memory instead of copying it.
 
 Options that numpy's call has no room for (compression level, threads) are
 set with the :func:`options` context manager, so no array name is reserved.
+:func:`patch_numpy` makes ``numpy.savez_compressed``/``numpy.savez`` use
+fastnpz for a whole program; :mod:`fastnpz.testing` compares archives.
 """
 
 from __future__ import annotations
@@ -21,9 +23,21 @@ from typing import Any
 import numpy as np
 
 from ._options import get_options, options
+from ._patch import is_numpy_patched, patch_numpy, patched_numpy, unpatch_numpy
+from ._patch import original as _numpy_original
 from ._savez import NUMPY_TAKES_ALLOW_PICKLE, has_array_function_override, save_archive
 
-__all__ = ["__version__", "get_options", "options", "savez", "savez_compressed"]
+__all__ = [
+    "__version__",
+    "get_options",
+    "is_numpy_patched",
+    "options",
+    "patch_numpy",
+    "patched_numpy",
+    "savez",
+    "savez_compressed",
+    "unpatch_numpy",
+]
 
 try:
     __version__: str = version("fastnpz")
@@ -99,14 +113,14 @@ def savez_compressed(file: Any, *args: Any, allow_pickle: Any = True, **kwds: An
     ['arr_0', 'y']
     """
     if has_array_function_override(args, kwds):
-        return np.savez_compressed(file, *args, allow_pickle=allow_pickle, **kwds)
+        return _numpy_original("savez_compressed")(file, *args, allow_pickle=allow_pickle, **kwds)
     save_archive(file, args, kwds, True, allow_pickle)
     return None
 
 
 def _savez_compressed_before_numpy_2_1(file: Any, *args: Any, **kwds: Any) -> Any:
     if has_array_function_override(args, kwds):
-        return np.savez_compressed(file, *args, **kwds)
+        return _numpy_original("savez_compressed")(file, *args, **kwds)
     save_archive(file, args, kwds, True, True)
     return None
 
@@ -140,14 +154,14 @@ def savez(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any:
     savez_compressed : The compressed variant.
     """
     if has_array_function_override(args, kwds):
-        return np.savez(file, *args, allow_pickle=allow_pickle, **kwds)
+        return _numpy_original("savez")(file, *args, allow_pickle=allow_pickle, **kwds)
     save_archive(file, args, kwds, False, allow_pickle)
     return None
 
 
 def _savez_before_numpy_2_1(file: Any, *args: Any, **kwds: Any) -> Any:
     if has_array_function_override(args, kwds):
-        return np.savez(file, *args, **kwds)
+        return _numpy_original("savez")(file, *args, **kwds)
     save_archive(file, args, kwds, False, True)
     return None
 

@@ -1,7 +1,17 @@
 from contextlib import AbstractContextManager
 from typing import Any
 
-__all__ = ["__version__", "get_options", "options", "savez", "savez_compressed"]
+__all__ = [
+    "__version__",
+    "get_options",
+    "is_numpy_patched",
+    "options",
+    "patch_numpy",
+    "patched_numpy",
+    "savez",
+    "savez_compressed",
+    "unpatch_numpy",
+]
 
 __version__: str
 
@@ -9,3 +19,7 @@ def savez_compressed(file: Any, *args: Any, allow_pickle: Any = ..., **kwds: Any
 def savez(file: Any, *args: Any, allow_pickle: Any = ..., **kwds: Any) -> Any: ...
 def options(*, level: int | None = ..., threads: int | None = ...) -> AbstractContextManager[None]: ...
 def get_options() -> dict[str, int]: ...
+def patch_numpy() -> None: ...
+def unpatch_numpy() -> None: ...
+def is_numpy_patched() -> bool: ...
+def patched_numpy() -> AbstractContextManager[None]: ...

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+__all__ = ["DEFAULT_CHUNK", "npy_header", "write_file", "write_path"]
+
 DEFAULT_CHUNK: int
 
 _Member = tuple[bytes, bool, bytes, Any]

@@ -36,7 +36,7 @@ def default_threads() -> int:
 def _check_level(level: object) -> int:
     if isinstance(level, bool):
         raise TypeError("level must be an int, not bool")
-    value = operator.index(level)  # TypeError for floats, strings, ...
+    value = operator.index(level)  # type: ignore[arg-type]  # TypeError for floats, strings, ...
     if not 0 <= value <= 9:
         raise ValueError(f"level must be between 0 and 9, got {value}")
     return value
@@ -45,7 +45,7 @@ def _check_level(level: object) -> int:
 def _check_threads(threads: object) -> int:
     if isinstance(threads, bool):
         raise TypeError("threads must be an int, not bool")
-    value = operator.index(threads)
+    value = operator.index(threads)  # type: ignore[arg-type]
     if value < 1:
         raise ValueError(f"threads must be at least 1, got {value}")
     return value

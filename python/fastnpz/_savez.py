@@ -40,6 +40,20 @@ _PICKLE_PROTOCOL = 4 if _NUMPY_VERSION >= "2.0.0" else 3
 NUMPY_TAKES_ALLOW_PICKLE = "allow_pickle" in inspect.signature(np.savez_compressed).parameters
 
 
+def _numpy_closes_on_error() -> bool:
+    """Whether numpy's ``_savez`` closes the archive in a ``finally`` (numpy
+    2.x), writing the central directory even when a member fails; numpy 1.x
+    lets the error through and leaves closing to garbage collection."""
+    npyio = getattr(np.lib, "_npyio_impl", None) or np.lib.npyio
+    try:
+        return "finally:" in inspect.getsource(npyio._savez)
+    except (AttributeError, OSError, TypeError):
+        return bool(_NUMPY_VERSION >= "2.0.0")
+
+
+_CLOSES_ON_ERROR = _numpy_closes_on_error()
+
+
 def has_array_function_override(args: tuple[Any, ...], kwds: dict[str, Any]) -> bool:
     """True when numpy's ``__array_function__`` dispatch would hand the call
     to an override (the dispatcher's relevant arguments: ``*args`` and the
@@ -204,13 +218,13 @@ def save_archive(file: Any, args: tuple[Any, ...], kwds: dict[str, Any], compres
         if isinstance(path, str) and "\x00" in path:
             raise ValueError("embedded null byte")
         try:
-            members = _members(namedict, allow_pickle, [])
+            converted = _members(namedict, allow_pickle, [])
         except BaseException:
             # numpy opens the file before converting anything, so an
             # unopenable path wins over a bad array.
             _probe_path(path)
             raise
-        _fastnpz.write_path(path, members, level=level, threads=threads)
+        _fastnpz.write_path(path, converted, level=level, threads=threads)
         return
 
     start, seekable = _file_start(file)
@@ -218,10 +232,12 @@ def save_archive(file: Any, args: tuple[Any, ...], kwds: dict[str, Any], compres
     try:
         _members(namedict, allow_pickle, members)
     except BaseException:
-        # numpy's `finally: zipf.close()` leaves the members written so far
+        # numpy 2's `finally: zipf.close()` leaves the members written so far
         # and the central directory in the file object; an error from that
-        # write replaces the conversion error, as it does in numpy.
-        _fastnpz.write_file(file, members, start=start, seekable=seekable, level=level, threads=threads)
+        # write replaces the conversion error, as it does in numpy. numpy 1
+        # has no `finally`, but has already written the earlier members.
+        if _CLOSES_ON_ERROR or members:
+            _fastnpz.write_file(file, members, start=start, seekable=seekable, level=level, threads=threads)
         raise
     _fastnpz.write_file(file, members, start=start, seekable=seekable, level=level, threads=threads)
 

@@ -1,0 +1,63 @@
+"""Typed use of fastnpz's public API; ``mypy --strict`` must accept it.
+
+Not collected by pytest (no ``test_`` prefix): tests/test_typing.py type-checks
+it, and running it as a script also exercises it.
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+import fastnpz
+from fastnpz import get_options, options, savez, savez_compressed
+from fastnpz.testing import assert_npz_equal, npz_members
+
+
+def save_checkpoint(path: str | os.PathLike[str], weights: npt.NDArray[np.float64]) -> None:
+    with options(level=1, threads=2):
+        savez_compressed(path, weights, weights=weights)
+
+
+def roundtrip(directory: Path) -> dict[str, bytes]:
+    weights: npt.NDArray[np.float64] = np.linspace(0.0, 1.0, 12).reshape(3, 4)
+    target = directory / "ckpt.npz"
+    save_checkpoint(target, weights)
+    save_checkpoint(str(directory / "again.npz"), weights)
+
+    reference = io.BytesIO()
+    np.savez_compressed(reference, weights, weights=weights)
+    assert_npz_equal(target, reference.getvalue())
+    assert_npz_equal(str(target), reference.getvalue(), check_order=False, err_msg="checkpoint")
+    reference.seek(0)
+    with open(target, "rb") as fh:
+        assert_npz_equal(fh, reference)
+
+    plain = io.BytesIO()
+    savez(plain, labels=np.array(["a", "b"]))
+    members: dict[str, bytes] = npz_members(plain.getvalue())
+    return members
+
+
+def settings() -> tuple[int, int, str]:
+    opts: dict[str, int] = get_options()
+    version: str = fastnpz.__version__
+    with fastnpz.options(level=9):
+        level = fastnpz.get_options()["level"]
+    return opts["threads"], level, version
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        members = roundtrip(Path(tmp))
+    assert list(members) == ["labels.npy"]
+    threads, level, version = settings()
+    assert threads >= 1 and level == 9 and version
+
+
+if __name__ == "__main__":
+    main()
