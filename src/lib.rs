@@ -152,6 +152,7 @@ mod binding {
         start: Start,
         level: i32,
         threads: usize,
+        progress: Option<Py<PyAny>>,
     ) -> Result<u64, RunError> {
         let options = Options {
             compression: compression(level).map_err(RunError::Py)?,
@@ -178,12 +179,21 @@ mod binding {
         let mut signal: Option<PyErr> = None;
         let result = py.detach(|| {
             let mut last_check = Instant::now();
-            let mut tick = |_: u64, _: u64| -> io::Result<()> {
-                if last_check.elapsed() < SIGNAL_INTERVAL {
+            // Signals and the progress callback, from this (the calling)
+            // thread: every 50 ms, and once more when everything is done.
+            let mut tick = |done: u64, total: u64| -> io::Result<()> {
+                if done < total && last_check.elapsed() < SIGNAL_INTERVAL {
                     return Ok(());
                 }
                 last_check = Instant::now();
-                Python::attach(|py| py.check_signals()).map_err(|e| {
+                Python::attach(|py| {
+                    py.check_signals()?;
+                    if let Some(callback) = &progress {
+                        callback.call1(py, (done, total))?;
+                    }
+                    Ok(())
+                })
+                .map_err(|e: PyErr| {
                     signal = Some(e);
                     io::Error::new(io::ErrorKind::Interrupted, "interrupted")
                 })
@@ -214,13 +224,14 @@ mod binding {
     /// replaces it only once the archive is complete (see `PathTarget`).
     /// `level` -1 means stored. Returns the archive's size in bytes.
     #[pyfunction]
-    #[pyo3(signature = (path, members, *, level, threads))]
+    #[pyo3(signature = (path, members, *, level, threads, progress=None))]
     fn write_path(
         py: Python<'_>,
         path: Bound<'_, PyAny>,
         members: Vec<MemberArg<'_>>,
         level: i32,
         threads: usize,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<u64> {
         compression(level)?;
         let file_path: std::path::PathBuf = path.extract()?;
@@ -231,10 +242,11 @@ mod binding {
             (p, false) => Start::Unseekable(p),
         };
         let mut sink = Buffered::new(file_sink, start.offset(), WRITE_BUFFER);
-        let written = run(py, members, &mut sink, start, level, threads).map_err(|e| match e {
-            RunError::Py(e) => e,
-            RunError::Archive(e) => archive_error(e, None),
-        })?;
+        let written =
+            run(py, members, &mut sink, start, level, threads, progress).map_err(|e| match e {
+                RunError::Py(e) => e,
+                RunError::Archive(e) => archive_error(e, None),
+            })?;
         drop(sink);
         target.commit().map_err(|e| os_error(&e, Some(&path)))?;
         Ok(written)
@@ -245,7 +257,8 @@ mod binding {
     /// failed), `seekable` whether `seek(start)` then worked. `level` -1
     /// means stored.
     #[pyfunction]
-    #[pyo3(signature = (file, members, *, start, seekable, level, threads))]
+    #[pyo3(signature = (file, members, *, start, seekable, level, threads, progress=None))]
+    #[allow(clippy::too_many_arguments)]
     fn write_file(
         py: Python<'_>,
         file: Py<PyAny>,
@@ -254,6 +267,7 @@ mod binding {
         seekable: bool,
         level: i32,
         threads: usize,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<u64> {
         let tellable = start.is_some();
         let start = match (start, seekable) {
@@ -263,7 +277,7 @@ mod binding {
         };
         let py_sink = PyFileSink::new(file, tellable);
         let mut sink = Buffered::new(py_sink, start.offset(), WRITE_BUFFER).patch_through();
-        let result = run(py, members, &mut sink, start, level, threads);
+        let result = run(py, members, &mut sink, start, level, threads, progress);
         let mut py_sink = sink.into_inner();
         result.map_err(|e| match (py_sink.take_error(), e) {
             (_, RunError::Py(e)) => e,

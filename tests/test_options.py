@@ -21,7 +21,8 @@ def test_module_metadata(fnpz):
 
 def test_defaults(fnpz):
     opts = fnpz.get_options()
-    assert set(opts) == {"level", "threads"}, opts
+    assert set(opts) == {"level", "threads", "progress"}, opts
+    assert opts["progress"] is None, "no progress output by default"
     assert opts["level"] == 6, "default zlib level must be 6 like numpy/zipfile"
     assert type(opts["level"]) is int and type(opts["threads"]) is int
     assert opts["threads"] >= 1
@@ -39,13 +40,13 @@ def test_get_options_returns_a_copy(fnpz):
 def test_context_sets_and_restores(fnpz):
     before = fnpz.get_options()
     with fnpz.options(level=1, threads=1):
-        assert fnpz.get_options() == {"level": 1, "threads": 1}
+        assert fnpz.get_options() == {"level": 1, "threads": 1, "progress": None}
         with fnpz.options(level=9):
-            assert fnpz.get_options() == {"level": 9, "threads": 1}, "threads inherited"
+            assert fnpz.get_options() == {"level": 9, "threads": 1, "progress": None}, "threads inherited"
             with fnpz.options(threads=2):
-                assert fnpz.get_options() == {"level": 9, "threads": 2}, "level inherited"
-            assert fnpz.get_options() == {"level": 9, "threads": 1}
-        assert fnpz.get_options() == {"level": 1, "threads": 1}
+                assert fnpz.get_options() == {"level": 9, "threads": 2, "progress": None}, "level inherited"
+            assert fnpz.get_options() == {"level": 9, "threads": 1, "progress": None}
+        assert fnpz.get_options() == {"level": 1, "threads": 1, "progress": None}
     assert fnpz.get_options() == before
 
 

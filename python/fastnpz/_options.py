@@ -12,9 +12,10 @@ import contextlib
 import contextvars
 import operator
 import os
-from collections.abc import Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
-__all__ = ["DEFAULT_LEVEL", "default_threads", "get_options", "options"]
+__all__ = ["DEFAULT_LEVEL", "default_threads", "get_options", "make_progress", "options"]
 
 #: numpy's zipfile uses zlib's default, level 6.
 DEFAULT_LEVEL = 6
@@ -22,6 +23,9 @@ DEFAULT_LEVEL = 6
 _level: contextvars.ContextVar[int | None] = contextvars.ContextVar("fastnpz_level", default=None)
 _threads: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "fastnpz_threads", default=None
+)
+_progress: contextvars.ContextVar[bool | Callable[[int, int], object] | None] = contextvars.ContextVar(
+    "fastnpz_progress", default=None
 )
 
 
@@ -63,18 +67,66 @@ def current_threads() -> int:
     return default_threads() if threads is None else threads
 
 
-def get_options() -> dict[str, int]:
+def get_options() -> dict[str, Any]:
     """Return the settings in force in the current context.
 
     Returns
     -------
     dict
-        ``{'level': int, 'threads': int}``.
+        ``{'level': int, 'threads': int, 'progress': None | True | callable}``.
     """
-    return {"level": current_level(), "threads": current_threads()}
+    return {"level": current_level(), "threads": current_threads(), "progress": _progress.get()}
 
 
-def options(*, level: int | None = None, threads: int | None = None) -> contextlib.AbstractContextManager[None]:
+class _TqdmProgress:
+    """Adapts ``tqdm.auto`` (a notebook widget in Jupyter, text elsewhere) to
+    the ``(done, total)`` callback."""
+
+    def __init__(self) -> None:
+        from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
+
+        self._tqdm = tqdm
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = self._tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="savez")
+        self._bar.update(done - self._bar.n)
+        if done >= total:
+            self._bar.close()
+
+
+def make_progress() -> Callable[[int, int], object] | None:
+    """The progress callback for one call in this context, or None."""
+    progress = _progress.get()
+    if progress is True:
+        return _TqdmProgress()
+    return progress or None
+
+
+def _check_progress(progress: object) -> bool | Callable[[int, int], object]:
+    if progress is True:
+        try:
+            import tqdm.auto  # type: ignore[import-untyped,unused-ignore]  # noqa: F401
+        except ImportError:
+            raise ImportError(
+                "progress=True shows a tqdm progress bar; install tqdm (pip install tqdm) "
+                "or pass a callable progress(done_bytes, total_bytes)"
+            ) from None
+        return True
+    if progress is False:
+        return False
+    if callable(progress):
+        return progress  # type: ignore[return-value,unused-ignore]
+    raise TypeError(f"progress must be True, False, None or a callable, not {type(progress).__name__}")
+
+
+def options(
+    *,
+    level: int | None = None,
+    threads: int | None = None,
+    progress: bool | Callable[[int, int], object] | None = None,
+) -> contextlib.AbstractContextManager[None]:
     """Set fastnpz's options for the calls made inside a ``with`` block.
 
     Parameters
@@ -85,6 +137,13 @@ def options(*, level: int | None = None, threads: int | None = None) -> contextl
     threads : int, optional
         Number of worker threads compressing in parallel. Default: the
         number of usable cores. ``1`` compresses on the calling thread.
+    progress : bool or callable, optional
+        Report progress of long saves. ``True`` shows a ``tqdm.auto`` bar
+        (a widget in Jupyter; needs tqdm installed). A callable is called as
+        ``progress(done_bytes, total_bytes)`` (uncompressed bytes) from the
+        calling thread, about every 50 ms and once at the end; an exception
+        it raises stops the save and propagates. ``False`` turns reporting
+        off inside an outer ``options(progress=...)``. Default: no output.
 
     Returns
     -------
@@ -97,7 +156,10 @@ def options(*, level: int | None = None, threads: int | None = None) -> contextl
     ValueError
         If ``level`` is outside 0-9 or ``threads`` is below 1.
     TypeError
-        If either is not an integer.
+        If ``level`` or ``threads`` is not an integer, or ``progress`` is
+        neither a bool nor callable.
+    ImportError
+        For ``progress=True`` without tqdm installed.
 
     Examples
     --------
@@ -107,16 +169,21 @@ def options(*, level: int | None = None, threads: int | None = None) -> contextl
     """
     checked_level = None if level is None else _check_level(level)
     checked_threads = None if threads is None else _check_threads(threads)
-    return _apply(checked_level, checked_threads)
+    checked_progress = None if progress is None else _check_progress(progress)
+    return _apply(checked_level, checked_threads, checked_progress)
 
 
 @contextlib.contextmanager
-def _apply(level: int | None, threads: int | None) -> Iterator[None]:
-    tokens = []
+def _apply(
+    level: int | None, threads: int | None, progress: bool | Callable[[int, int], object] | None
+) -> Iterator[None]:
+    tokens: list[tuple[contextvars.ContextVar[Any], contextvars.Token[Any]]] = []
     if level is not None:
         tokens.append((_level, _level.set(level)))
     if threads is not None:
         tokens.append((_threads, _threads.set(threads)))
+    if progress is not None:
+        tokens.append((_progress, _progress.set(progress)))
     try:
         yield
     finally:

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from . import _fastnpz
-from ._options import current_level, current_threads
+from ._options import current_level, current_threads, make_progress
 
 __all__ = ["NUMPY_TAKES_ALLOW_PICKLE", "save_archive", "has_array_function_override"]
 
@@ -210,6 +210,7 @@ def save_archive(file: Any, args: tuple[Any, ...], kwds: dict[str, Any], compres
 
     level = current_level() if compress else -1
     threads = current_threads()
+    progress = make_progress()
 
     # numpy.lib.npyio.zipfile_factory: anything without `read` is a path;
     # zipfile then also treats path-like file objects as paths.
@@ -224,7 +225,7 @@ def save_archive(file: Any, args: tuple[Any, ...], kwds: dict[str, Any], compres
             # unopenable path wins over a bad array.
             _probe_path(path)
             raise
-        _fastnpz.write_path(path, converted, level=level, threads=threads)
+        _fastnpz.write_path(path, converted, level=level, threads=threads, progress=progress)
         return
 
     start, seekable = _file_start(file)
@@ -239,7 +240,9 @@ def save_archive(file: Any, args: tuple[Any, ...], kwds: dict[str, Any], compres
         if _CLOSES_ON_ERROR or members:
             _fastnpz.write_file(file, members, start=start, seekable=seekable, level=level, threads=threads)
         raise
-    _fastnpz.write_file(file, members, start=start, seekable=seekable, level=level, threads=threads)
+    _fastnpz.write_file(
+        file, members, start=start, seekable=seekable, level=level, threads=threads, progress=progress
+    )
 
 
 def _members(
