@@ -220,7 +220,6 @@ struct ArchiveWriter<'m, 's> {
     sink: &'s mut dyn Sink,
     pos: u64,
     seekable: bool,
-    method: u16,
     current: Option<Entry>,
     entries: Vec<Entry>,
     /// The current member's last 32 KiB of data as written, which the next
@@ -247,7 +246,6 @@ impl<'m, 's> ArchiveWriter<'m, 's> {
             sink,
             pos,
             seekable,
-            method: c.method(),
             current: None,
             entries: Vec::with_capacity(members.len()),
             history: Vec::new(),
@@ -273,7 +271,7 @@ impl<'m, 's> ArchiveWriter<'m, 's> {
             let entry = Entry {
                 name: m.name.clone(),
                 flags,
-                method: self.method,
+                method: self.compression.method(),
                 crc: 0,
                 compressed: 0,
                 uncompressed: 0,

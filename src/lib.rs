@@ -159,20 +159,24 @@ mod binding {
             threads: threads.max(1),
             ..Options::default()
         };
-        let mut held = Vec::with_capacity(members.len());
+        // Payloads stay alive (and borrowed) for the whole write; names and
+        // headers move into the members.
+        let mut payloads = Vec::with_capacity(members.len());
+        let mut labels = Vec::with_capacity(members.len());
         for (name, utf8, header, obj) in members {
-            held.push((name, utf8, header, payload(obj).map_err(RunError::Py)?));
+            payloads.push(payload(obj).map_err(RunError::Py)?);
+            labels.push((name, utf8, header));
         }
-        let mut borrowed = Vec::with_capacity(held.len());
-        for (name, utf8, header, p) in &held {
+        let mut borrowed = Vec::with_capacity(payloads.len());
+        for ((name, utf8, header), p) in labels.into_iter().zip(&payloads) {
             let data = match p {
                 Payload::Array(a) => borrow_array(a).map_err(RunError::Py)?,
                 Payload::Bytes(b) => Data::Contiguous(b),
             };
             borrowed.push(Member {
-                name: name.clone(),
-                utf8: *utf8,
-                header: header.clone(),
+                name,
+                utf8,
+                header,
                 data,
             });
         }
@@ -201,7 +205,7 @@ mod binding {
             archive::write_archive(&borrowed, sink, start, &options, &mut tick)
         });
         drop(borrowed);
-        drop(held);
+        drop(payloads);
         result.map_err(|e| match signal.take() {
             Some(py_err) => RunError::Py(py_err),
             None => RunError::Archive(e),

@@ -52,17 +52,6 @@ impl Data<'_> {
             Data::Strided(v) => v.read_into(start, out),
         }
     }
-
-    /// A borrowed slice of the stream, when the bytes are stored in order.
-    pub fn borrow(&self, start: u64, len: usize) -> Option<&[u8]> {
-        match self {
-            Data::Contiguous(s) => {
-                let start = usize::try_from(start).ok()?;
-                s.get(start..start.checked_add(len)?)
-            }
-            Data::Strided(_) => None,
-        }
-    }
 }
 
 /// A layout that cannot be read as described.

@@ -648,3 +648,50 @@ def check_parity(kind, *args, nondeterministic=(), what="", check_load=True, **k
     if kind == "savez" and not nondeterministic:
         assert_bytes_identical(np_raw, fz_raw, what=what)
     return np_raw, fz_raw
+
+
+class RecordingStream:
+    """A minimal binary file object: keeps what is written, ``write``
+    returns the count, ``read`` gives nothing, no ``tell``/``seek`` (so
+    zipfile treats it as unseekable). Tests subclass it for other shapes."""
+
+    def __init__(self, prefix=b""):
+        self.data = bytearray(prefix)
+
+    def write(self, b):
+        self.data += bytes(b)
+        return len(b)
+
+    def read(self, n=-1):
+        return b""
+
+    def flush(self):
+        pass
+
+
+class Unseekable(RecordingStream):
+    """tell() and seek() raise OSError (tell() works with ``tell_ok``);
+    records flushes and close() calls."""
+
+    def __init__(self, tell_ok=False, prefix=b""):
+        super().__init__(prefix)
+        self.tell_ok = tell_ok
+        self.flushed_upto = -1
+        self.closed_called = False
+
+    def read(self, n=-1):
+        raise OSError("not readable")
+
+    def flush(self):
+        self.flushed_upto = len(self.data)
+
+    def tell(self):
+        if self.tell_ok:
+            return len(self.data)
+        raise OSError("unseekable")
+
+    def seek(self, *a):
+        raise OSError("unseekable")
+
+    def close(self):
+        self.closed_called = True

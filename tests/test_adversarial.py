@@ -25,6 +25,7 @@ import pytest
 from numpy.lib.stride_tricks import as_strided
 
 from npz_inspect import (
+    RecordingStream,
     assert_bytes_identical,
     assert_full_parity,
     check_parity,
@@ -104,6 +105,19 @@ def _exc_name(func, *args, **kwargs):
     return None if exc is None else type(exc).__name__
 
 
+def _existing_targets(d, contents, mode):
+    """One existing file per implementation ("np", "fz") in ``d``, holding
+    ``contents`` with permission bits ``mode``."""
+    paths = {}
+    for tag in ("np", "fz"):
+        p = os.path.join(d, tag + ".npz")
+        with open(p, "wb") as f:
+            f.write(contents)
+        os.chmod(p, mode)
+        paths[tag] = p
+    return paths
+
+
 # ===========================================================================
 # Section 1: discrepancies (each of these failed when written)
 # ===========================================================================
@@ -116,13 +130,7 @@ def test_read_only_existing_target_is_not_replaced(fnpz, kind, mode):
     npf, fzf = _funcs(fnpz, kind)
     d = _shared_tmpdir()
     try:
-        paths = {}
-        for tag in ("np", "fz"):
-            p = os.path.join(d, tag + ".npz")
-            with open(p, "wb") as f:
-                f.write(b"OLD CONTENTS")
-            os.chmod(p, mode)
-            paths[tag] = p
+        paths = _existing_targets(d, b"OLD CONTENTS", mode)
 
         def body():
             return (_exc_name(npf, paths["np"], GOOD), _exc_name(fzf, paths["fz"], GOOD))
@@ -145,13 +153,7 @@ def test_write_only_existing_target_with_bad_array(fnpz, kind):
     npf, fzf = _funcs(fnpz, kind)
     d = _shared_tmpdir()
     try:
-        paths = {}
-        for tag in ("np", "fz"):
-            p = os.path.join(d, tag + ".npz")
-            with open(p, "wb") as f:
-                f.write(b"OLD")
-            os.chmod(p, 0o222)
-            paths[tag] = p
+        paths = _existing_targets(d, b"OLD", 0o222)
 
         def body():
             return (_exc_name(npf, paths["np"], GOOD, RAGGED),
@@ -170,13 +172,7 @@ def test_write_only_existing_target_is_written(fnpz, kind):
     npf, fzf = _funcs(fnpz, kind)
     d = _shared_tmpdir()
     try:
-        paths = {}
-        for tag in ("np", "fz"):
-            p = os.path.join(d, tag + ".npz")
-            with open(p, "wb") as f:
-                f.write(b"OLD")
-            os.chmod(p, 0o222)
-            paths[tag] = p
+        paths = _existing_targets(d, b"OLD", 0o222)
 
         def body():
             return (_exc_name(npf, paths["np"], GOOD), _exc_name(fzf, paths["fz"], GOOD))
@@ -219,23 +215,17 @@ def test_write_return_value_is_ignored_when_seekable(fnpz, kind, ret):
     assert_full_parity(a.getvalue(), b.getvalue(), stored=(kind == "savez"))
 
 
-class _Unseekable:
+class _Unseekable(RecordingStream):
     """No tell/seek: zipfile wraps it in _Tellable, which sums write()'s
     return values to compute offsets."""
 
     def __init__(self, ret):
-        self.data = bytearray()
+        super().__init__()
         self._ret = ret
 
     def write(self, b):
-        self.data += bytes(b)
+        super().write(b)
         return self._ret(b)
-
-    def read(self, n=-1):
-        return b""
-
-    def flush(self):
-        pass
 
 
 # Under numpy 1.x these cases leave numpy's ZipFile to be closed by garbage
@@ -432,26 +422,16 @@ def test_later_member_pickling_mutating_an_earlier_array(fnpz, kind):
     assert np.array_equal(y, x), f"fastnpz stored {y}, numpy stored {x}"
 
 
-class _TellReturns:
+class _TellReturns(RecordingStream):
     def __init__(self, value):
-        self.data = bytearray()
+        super().__init__()
         self.value = value
-
-    def write(self, b):
-        self.data += bytes(b)
-        return len(b)
-
-    def read(self, n=-1):
-        return b""
 
     def tell(self):
         return self.value
 
     def seek(self, *a):
         return None
-
-    def flush(self):
-        pass
 
 
 @pytest.mark.xfail(strict=True, reason='Known difference: a file object whose tell() returns None/float/negative makes numpy fail inside zipfile; fastnpz treats it as unseekable or raises a different type.')

@@ -10,30 +10,13 @@ import threading
 import numpy as np
 import pytest
 
-from npz_inspect import member_payloads, parse_zip
+from npz_inspect import Unseekable, member_payloads, parse_zip
 
 ARR = np.arange(300_000, dtype="<i4").reshape(600, 500) % 1013
 
 
 def _unseekable_save(func, *args, **kw):
-    class S:
-        def __init__(self):
-            self.data = bytearray()
-
-        def write(self, b):
-            self.data += bytes(b)
-            return len(b)
-
-        def read(self, n=-1):
-            raise OSError
-
-        def flush(self):
-            pass
-
-        def tell(self):
-            raise OSError
-
-    s = S()
+    s = Unseekable()
     func(s, *args, **kw)
     return bytes(s.data)
 

@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 
-from npz_inspect import (assert_bytes_identical, assert_full_parity, parse_zip,
-                         record_call)
+from npz_inspect import (RecordingStream, Unseekable, assert_bytes_identical,
+                         assert_full_parity, parse_zip, record_call)
 
 A = np.arange(3000, dtype="<i8").reshape(30, 100) % 17
 B = np.asfortranarray(np.linspace(0, 1, 64).reshape(8, 8))
@@ -179,37 +179,6 @@ def test_bytesio(fnpz, kind, prefix):
         assert_bytes_identical(outs[0], outs[1], what="BytesIO")
 
 
-class Unseekable:
-    """write/read/flush only; tell() and seek() raise OSError."""
-
-    def __init__(self, tell_ok=False, prefix=b""):
-        self.data = bytearray(prefix)
-        self.tell_ok = tell_ok
-        self.flushed_upto = -1
-        self.closed_called = False
-
-    def write(self, b):
-        self.data += bytes(b)
-        return len(b)
-
-    def read(self, n=-1):
-        raise OSError("not readable")
-
-    def flush(self):
-        self.flushed_upto = len(self.data)
-
-    def tell(self):
-        if self.tell_ok:
-            return len(self.data)
-        raise OSError("unseekable")
-
-    def seek(self, *a):
-        raise OSError("unseekable")
-
-    def close(self):
-        self.closed_called = True
-
-
 @pytest.mark.parametrize("tell_ok, prefix", [(False, b""), (True, b""),
                                               (True, b"0123456789abc"),
                                               (False, b"HEAD")])
@@ -288,21 +257,7 @@ def test_real_pipe(fnpz, kind):
 
 def test_file_object_with_write_and_read_but_no_tell_attr(fnpz, kind):
     """No tell attribute at all (AttributeError) -> zipfile's _Tellable path."""
-    class W:
-        def __init__(self):
-            self.data = bytearray()
-
-        def write(self, b):
-            self.data += bytes(b)
-            return len(b)
-
-        def read(self, n=-1):
-            return b""
-
-        def flush(self):
-            pass
-
-    x, y = W(), W()
+    x, y = RecordingStream(), RecordingStream()
     _call(getattr(np, kind), x)
     _call(getattr(fnpz, kind), y)
     assert_full_parity(bytes(x.data), bytes(y.data), stored=(kind == "savez"), what="no tell")
@@ -313,19 +268,9 @@ def test_file_object_with_write_and_read_but_no_tell_attr(fnpz, kind):
 def test_short_writes_are_handled(fnpz, kind):
     """A raw stream may return a short count; zipfile ignores write() return
     values, so the result must be whatever was actually passed to write()."""
-    class Recording(io.RawIOBase):
-        def __init__(self):
-            self.data = bytearray()
-
+    class Recording(RecordingStream, io.RawIOBase):
         def writable(self):
             return True
-
-        def write(self, b):
-            self.data += bytes(b)
-            return len(b)
-
-        def read(self, n=-1):
-            return b""
 
         def tell(self):
             return len(self.data)

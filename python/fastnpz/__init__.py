@@ -45,6 +45,16 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 
+def _save(numpy_name: str, file: Any, args: tuple[Any, ...], kwds: dict[str, Any], **allow_pickle: Any) -> Any:
+    """Hand the call to numpy's dispatch when an argument overrides
+    ``__array_function__`` (with exactly the keywords given), else write the
+    archive. ``allow_pickle`` is absent for numpy before 2.1."""
+    if has_array_function_override(args, kwds):
+        return _numpy_original(numpy_name)(file, *args, **allow_pickle, **kwds)
+    save_archive(file, args, kwds, numpy_name == "savez_compressed", allow_pickle.get("allow_pickle", True))
+    return None
+
+
 def savez_compressed(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any:
     """Save several arrays into a single file in compressed ``.npz`` format.
 
@@ -112,17 +122,7 @@ def savez_compressed(file: Any, *args: Any, allow_pickle: Any = True, **kwds: An
     >>> sorted(np.load(buf).files)
     ['arr_0', 'y']
     """
-    if has_array_function_override(args, kwds):
-        return _numpy_original("savez_compressed")(file, *args, allow_pickle=allow_pickle, **kwds)
-    save_archive(file, args, kwds, True, allow_pickle)
-    return None
-
-
-def _savez_compressed_before_numpy_2_1(file: Any, *args: Any, **kwds: Any) -> Any:
-    if has_array_function_override(args, kwds):
-        return _numpy_original("savez_compressed")(file, *args, **kwds)
-    save_archive(file, args, kwds, True, True)
-    return None
+    return _save("savez_compressed", file, args, kwds, allow_pickle=allow_pickle)
 
 
 def savez(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any:
@@ -153,23 +153,22 @@ def savez(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any:
     numpy.savez : The function this replaces.
     savez_compressed : The compressed variant.
     """
-    if has_array_function_override(args, kwds):
-        return _numpy_original("savez")(file, *args, allow_pickle=allow_pickle, **kwds)
-    save_archive(file, args, kwds, False, allow_pickle)
-    return None
+    return _save("savez", file, args, kwds, allow_pickle=allow_pickle)
 
 
-def _savez_before_numpy_2_1(file: Any, *args: Any, **kwds: Any) -> Any:
-    if has_array_function_override(args, kwds):
-        return _numpy_original("savez")(file, *args, **kwds)
-    save_archive(file, args, kwds, False, True)
-    return None
+def _without_allow_pickle(public: Any) -> Any:
+    """``public`` as numpy before 2.1 spells it: ``(file, *args, **kwds)``,
+    where ``allow_pickle=...`` names an array like any other keyword."""
+    name = public.__name__
+
+    def entry(file: Any, *args: Any, **kwds: Any) -> Any:
+        return _save(name, file, args, kwds)
+
+    entry.__name__, entry.__qualname__, entry.__doc__ = name, name, public.__doc__
+    return entry
 
 
 if not NUMPY_TAKES_ALLOW_PICKLE:
-    # Follow the installed numpy: before 2.1 its signature is
-    # (file, *args, **kwds), and allow_pickle=... names an array.
-    for _new, _old in ((_savez_compressed_before_numpy_2_1, savez_compressed), (_savez_before_numpy_2_1, savez)):
-        _new.__name__, _new.__qualname__, _new.__doc__ = _old.__name__, _old.__qualname__, _old.__doc__
-    savez_compressed = _savez_compressed_before_numpy_2_1
-    savez = _savez_before_numpy_2_1
+    # Follow the installed numpy's signature.
+    savez_compressed = _without_allow_pickle(savez_compressed)
+    savez = _without_allow_pickle(savez)
