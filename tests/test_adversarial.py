@@ -188,8 +188,8 @@ def test_write_only_existing_target_is_written(fnpz, kind):
         shutil.rmtree(d, ignore_errors=True)
 
 
-class _ShortCount(io.BytesIO):
-    """Seekable; stores everything but reports a bogus count."""
+class _BogusCount:
+    """Mixin: stores everything written but returns ``ret(b)`` as the count."""
 
     def __init__(self, ret):
         super().__init__()
@@ -198,6 +198,10 @@ class _ShortCount(io.BytesIO):
     def write(self, b):
         super().write(b)
         return self._ret(b)
+
+
+class _ShortCount(_BogusCount, io.BytesIO):
+    """Seekable; stores everything but reports a bogus count."""
 
 
 @pytest.mark.parametrize("ret", [lambda b: 1, lambda b: True, lambda b: len(b) // 2],
@@ -215,17 +219,9 @@ def test_write_return_value_is_ignored_when_seekable(fnpz, kind, ret):
     assert_full_parity(a.getvalue(), b.getvalue(), stored=(kind == "savez"))
 
 
-class _Unseekable(RecordingStream):
+class _Unseekable(_BogusCount, RecordingStream):
     """No tell/seek: zipfile wraps it in _Tellable, which sums write()'s
     return values to compute offsets."""
-
-    def __init__(self, ret):
-        super().__init__()
-        self._ret = ret
-
-    def write(self, b):
-        super().write(b)
-        return self._ret(b)
 
 
 # Under numpy 1.x these cases leave numpy's ZipFile to be closed by garbage
