@@ -6,6 +6,7 @@ oracle for the visible parts."""
 from __future__ import annotations
 
 import _thread
+import io
 import os
 import stat
 import threading
@@ -139,20 +140,18 @@ def test_symlink_target_is_updated_and_link_kept(tmp_path):
 def test_fifo_is_written_directly(tmp_path):
     fifo = tmp_path / "pipe.npz"
     os.mkfifo(fifo)
-    chunks = []
-
-    def reader():
-        with open(fifo, "rb") as f:
-            chunks.append(f.read())
-
-    t = threading.Thread(target=reader)
-    t.start()
-    fastnpz.savez_compressed(fifo, a=np.arange(1000))
-    t.join(10)
-    assert not t.is_alive()
+    # Open the read end before saving (non-blocking, so no writer is needed
+    # yet): a reader that opens only after the writer has closed would find
+    # the pipe's data gone and wait forever. The archive fits in the pipe.
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fastnpz.savez_compressed(fifo, a=np.arange(1000))
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read()
+    finally:
+        os.close(fd)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
-    data = chunks[0]
-    import io
 
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         # An unseekable output: data descriptors, as numpy's zipfile writes.
