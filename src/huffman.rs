@@ -15,7 +15,9 @@ const SUB_BLOCK: usize = 16 * 1024;
 const END_OF_BLOCK: usize = 256;
 /// Literal/length alphabet used: 256 literals and end-of-block.
 const LITERALS: usize = 257;
-const MAX_BITS: u8 = 15;
+pub(crate) const MAX_BITS: u8 = 15;
+/// The largest alphabet coded: deflate's literal/length codes.
+const MAX_SYMBOLS: usize = 288;
 const MAX_BL_BITS: u8 = 7;
 /// Order in which code-length code lengths are sent (RFC 1951, 3.2.7).
 const BL_ORDER: [usize; 19] = [
@@ -23,19 +25,19 @@ const BL_ORDER: [usize; 19] = [
 ];
 
 /// LSB-first bit writer into a byte vector.
-struct Bits<'a> {
+pub(crate) struct Bits<'a> {
     out: &'a mut Vec<u8>,
     acc: u64,
     n: u32,
 }
 
 impl<'a> Bits<'a> {
-    fn new(out: &'a mut Vec<u8>) -> Self {
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
         Bits { out, acc: 0, n: 0 }
     }
 
     #[inline]
-    fn put(&mut self, value: u32, bits: u32) {
+    pub(crate) fn put(&mut self, value: u32, bits: u32) {
         self.acc |= u64::from(value) << self.n;
         self.n += bits;
         if self.n >= 32 {
@@ -45,8 +47,21 @@ impl<'a> Bits<'a> {
         }
     }
 
+    /// End a chunk that is not the stream's last: an empty stored block
+    /// (BFINAL 0, BTYPE 00, LEN 0, NLEN !0) leaves the output byte-aligned.
+    pub(crate) fn sync_flush(&mut self) {
+        self.put(0, 3);
+        self.align();
+        self.out.extend_from_slice(&[0, 0, 0xFF, 0xFF]);
+    }
+
+    /// Raw bytes, after `align`.
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
     /// Pad with zero bits to a byte boundary and flush.
-    fn align(&mut self) {
+    pub(crate) fn align(&mut self) {
         while self.n > 0 {
             self.out.push(self.acc as u8);
             self.acc >>= 8;
@@ -59,29 +74,35 @@ impl<'a> Bits<'a> {
 /// Code lengths for `freqs`, no longer than `limit` bits; symbols with zero
 /// frequency get length 0. At least two symbols get a code, so every code is
 /// complete (some inflaters reject a one-symbol code).
-fn code_lengths(freqs: &[u32], limit: u8, lengths: &mut [u8]) {
+pub(crate) fn code_lengths(freqs: &[u32], limit: u8, lengths: &mut [u8]) {
     lengths.iter_mut().for_each(|l| *l = 0);
-    let mut symbols: Vec<(u32, usize)> = freqs
-        .iter()
-        .enumerate()
-        .filter(|(_, &f)| f > 0)
-        .map(|(s, &f)| (f, s))
-        .collect();
+    // (frequency << 16 | symbol): one integer sort orders by frequency, ties
+    // by symbol, without a comparison closure.
+    let mut symbols = [0u64; MAX_SYMBOLS];
+    let mut n = 0;
+    for (s, &f) in freqs.iter().enumerate().take(MAX_SYMBOLS) {
+        if f > 0 {
+            symbols[n] = u64::from(f) << 16 | s as u64;
+            n += 1;
+        }
+    }
     for (pad, &f) in freqs.iter().enumerate() {
-        if symbols.len() >= 2 {
+        if n >= 2 {
             break;
         }
         if f == 0 {
-            symbols.push((1, pad));
+            symbols[n] = 1 << 16 | pad as u64;
+            n += 1;
         }
     }
-    symbols.sort_unstable();
-    let n = symbols.len();
+    let symbols = radix_sort(&mut symbols[..n]);
     // Huffman tree over the sorted leaves (two-queue method): depths of
     // leaves, then clamp to `limit` and repair the Kraft sum (as miniz does).
-    let mut parent = vec![0usize; 2 * n];
-    let mut weight: Vec<u64> = symbols.iter().map(|&(f, _)| u64::from(f)).collect();
-    weight.resize(2 * n, 0);
+    let mut parent = [0u16; 2 * MAX_SYMBOLS];
+    let mut weight = [0u64; 2 * MAX_SYMBOLS];
+    for (w, &key) in weight.iter_mut().zip(symbols.iter()) {
+        *w = key >> 16;
+    }
     let (mut leaf, mut node) = (0usize, n);
     for next in n..2 * n - 1 {
         let mut pick = || {
@@ -96,17 +117,20 @@ fn code_lengths(freqs: &[u32], limit: u8, lengths: &mut [u8]) {
         let a = pick();
         let b = pick();
         weight[next] = weight[a] + weight[b];
-        parent[a] = next;
-        parent[b] = next;
+        parent[a] = next as u16;
+        parent[b] = next as u16;
     }
     let root = 2 * n - 2;
-    let mut depth = vec![0u32; 2 * n];
+    // Depths in place of parents: a parent is always numbered after its
+    // children, so walking down from the root sees each parent's depth first.
+    let depth = &mut parent;
+    depth[root] = 0;
     for i in (0..root).rev() {
-        depth[i] = depth[parent[i]] + 1;
+        depth[i] = depth[usize::from(depth[i])] + 1;
     }
     let mut count = [0u32; 33];
     for &d in &depth[..n] {
-        count[d.min(32) as usize] += 1;
+        count[usize::from(d.min(32))] += 1;
     }
     let limit = usize::from(limit);
     for d in limit + 1..33 {
@@ -131,14 +155,41 @@ fn code_lengths(freqs: &[u32], limit: u8, lengths: &mut [u8]) {
     let mut i = 0;
     for d in (1..=limit).rev() {
         for _ in 0..count[d] {
-            lengths[symbols[i].1] = d as u8;
+            lengths[(symbols[i] & 0xFFFF) as usize] = d as u8;
             i += 1;
         }
     }
 }
 
+/// Sort (frequency << 16 | symbol) keys ascending, a byte of frequency per
+/// pass (stable, so ties stay in symbol order): a few hundred keys sort
+/// several times faster this way than by comparisons.
+fn radix_sort(keys: &mut [u64]) -> &[u64] {
+    let mut other = [0u64; MAX_SYMBOLS];
+    let max = keys.iter().map(|k| k >> 16).max().unwrap_or(0);
+    let passes = (u64::BITS - max.leading_zeros()).div_ceil(8);
+    let n = keys.len();
+    for pass in 0..passes {
+        let shift = 16 + 8 * pass;
+        let mut start = [0usize; 257];
+        for &k in keys.iter() {
+            start[((k >> shift) & 0xFF) as usize + 1] += 1;
+        }
+        for b in 0..256 {
+            start[b + 1] += start[b];
+        }
+        for &k in keys.iter() {
+            let b = ((k >> shift) & 0xFF) as usize;
+            other[start[b]] = k;
+            start[b] += 1;
+        }
+        keys.copy_from_slice(&other[..n]);
+    }
+    keys
+}
+
 /// Canonical codes for `lengths`, bit-reversed for LSB-first output.
-fn codes(lengths: &[u8], codes: &mut [u16]) {
+pub(crate) fn codes(lengths: &[u8], codes: &mut [u16]) {
     let mut bl_count = [0u16; 16];
     for &l in lengths {
         bl_count[usize::from(l)] += 1;
@@ -235,6 +286,98 @@ fn block_cost(h: &[u32; 256]) -> f64 {
     bits
 }
 
+/// The code-length table that opens a dynamic block (RFC 1951, 3.2.7): both
+/// codes' lengths, run-length coded, under a code of their own.
+pub(crate) struct DynamicHeader {
+    /// Literal/length code lengths then distance code lengths, trimmed.
+    hlit: usize,
+    hdist: usize,
+    rle: Vec<(u8, u8)>,
+    bl_len: [u8; 19],
+    bl_code: [u16; 19],
+    hclen: usize,
+}
+
+impl DynamicHeader {
+    /// The header for literal/length lengths `lit_len` (at least 257) and
+    /// distance lengths `dist_len` (at least 1).
+    pub(crate) fn new(lit_len: &[u8], dist_len: &[u8]) -> Self {
+        let hlit = lit_len
+            .iter()
+            .rposition(|&l| l != 0)
+            .map_or(0, |p| p + 1)
+            .max(257);
+        let hdist = dist_len
+            .iter()
+            .rposition(|&l| l != 0)
+            .map_or(0, |p| p + 1)
+            .max(1);
+        let mut all = Vec::with_capacity(hlit + hdist);
+        all.extend_from_slice(&lit_len[..hlit.min(lit_len.len())]);
+        all.resize(hlit, 0);
+        all.extend_from_slice(&dist_len[..hdist.min(dist_len.len())]);
+        all.resize(hlit + hdist, 0);
+        let rle = run_length(&all);
+        let mut bl_freqs = [0u32; 19];
+        for &(s, _) in &rle {
+            bl_freqs[usize::from(s)] += 1;
+        }
+        let mut bl_len = [0u8; 19];
+        code_lengths(&bl_freqs, MAX_BL_BITS, &mut bl_len);
+        let mut bl_code = [0u16; 19];
+        codes(&bl_len, &mut bl_code);
+        let hclen = BL_ORDER
+            .iter()
+            .rposition(|&s| bl_len[s] != 0)
+            .map_or(4, |p| (p + 1).max(4));
+        DynamicHeader {
+            hlit,
+            hdist,
+            rle,
+            bl_len,
+            bl_code,
+            hclen,
+        }
+    }
+
+    /// Size in bits, block type bits included.
+    pub(crate) fn bits(&self) -> u64 {
+        let table: u64 = self
+            .rle
+            .iter()
+            .map(|&(s, _)| u64::from(self.bl_len[usize::from(s)]) + u64::from(rle_extra_bits(s)))
+            .sum();
+        3 + 5 + 5 + 4 + 3 * self.hclen as u64 + table
+    }
+
+    /// Write the block header (BFINAL, BTYPE 10) and the table.
+    pub(crate) fn write(&self, bits: &mut Bits<'_>, last: bool) {
+        bits.put(u32::from(last), 1);
+        bits.put(2, 2); // dynamic Huffman
+        bits.put((self.hlit - 257) as u32, 5);
+        bits.put((self.hdist - 1) as u32, 5);
+        bits.put((self.hclen - 4) as u32, 4);
+        for &s in &BL_ORDER[..self.hclen] {
+            bits.put(u32::from(self.bl_len[s]), 3);
+        }
+        for &(s, extra) in &self.rle {
+            let s = usize::from(s);
+            bits.put(u32::from(self.bl_code[s]), u32::from(self.bl_len[s]));
+            bits.put(u32::from(extra), rle_extra_bits(s as u8));
+        }
+    }
+}
+
+/// Extra bits after code-length symbol `s`.
+fn rle_extra_bits(s: u8) -> u32 {
+    match s {
+        16 => 2,
+        17 => 3,
+        18 => 7,
+        _ => 0,
+    }
+}
+
 /// Write one dynamic block holding `data` (with byte counts `hist`) as
 /// literals.
 fn block(bits: &mut Bits<'_>, data: &[u8], hist: &[u32; 256], last: bool) {
@@ -247,41 +390,7 @@ fn block(bits: &mut Bits<'_>, data: &[u8], hist: &[u32; 256], last: bool) {
     codes(&lit_len, &mut lit_code);
     // Two one-bit distance codes: never used, but a complete code keeps
     // every inflater happy (zlib does the same for literal-only blocks).
-    let dist_len = [1u8, 1u8];
-    let mut all = lit_len.to_vec();
-    all.extend_from_slice(&dist_len);
-    let rle = run_length(&all);
-    let mut bl_freqs = [0u32; 19];
-    for &(s, _) in &rle {
-        bl_freqs[usize::from(s)] += 1;
-    }
-    let mut bl_len = [0u8; 19];
-    code_lengths(&bl_freqs, MAX_BL_BITS, &mut bl_len);
-    let mut bl_code = [0u16; 19];
-    codes(&bl_len, &mut bl_code);
-    let hclen = BL_ORDER
-        .iter()
-        .rposition(|&s| bl_len[s] != 0)
-        .map_or(4, |p| (p + 1).max(4));
-
-    bits.put(u32::from(last), 1);
-    bits.put(2, 2); // dynamic Huffman
-    bits.put((LITERALS - 257) as u32, 5);
-    bits.put((dist_len.len() - 1) as u32, 5);
-    bits.put((hclen - 4) as u32, 4);
-    for &s in &BL_ORDER[..hclen] {
-        bits.put(u32::from(bl_len[s]), 3);
-    }
-    for &(s, extra) in &rle {
-        let s = usize::from(s);
-        bits.put(u32::from(bl_code[s]), u32::from(bl_len[s]));
-        match s {
-            16 => bits.put(u32::from(extra), 2),
-            17 => bits.put(u32::from(extra), 3),
-            18 => bits.put(u32::from(extra), 7),
-            _ => {}
-        }
-    }
+    DynamicHeader::new(&lit_len, &[1, 1]).write(bits, last);
     for &b in data {
         let b = usize::from(b);
         bits.put(u32::from(lit_code[b]), u32::from(lit_len[b]));
@@ -336,9 +445,7 @@ pub fn encode(pieces: &[&[u8]], last: bool, out: &mut Vec<u8>) {
     }
     if !last {
         // Empty stored block: BFINAL 0, BTYPE 00, align, LEN 0, NLEN !0.
-        bits.put(0, 3);
-        bits.align();
-        bits.out.extend_from_slice(&[0, 0, 0xFF, 0xFF]);
+        bits.sync_flush();
     } else {
         bits.align();
     }

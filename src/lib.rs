@@ -10,6 +10,7 @@ pub mod archive;
 pub mod chunk;
 pub mod deflate;
 pub mod huffman;
+pub mod lz77;
 pub mod member;
 pub mod npy_header;
 pub mod sink;
