@@ -40,12 +40,23 @@ impl std::fmt::Display for DeflateFailure {
     }
 }
 
+/// Whole members up to this size (header included) go to the own LZ77
+/// encoder: below it, zlib-rs's per-stream setup costs more than the match
+/// search, and the own encoder follows zlib's search rules, so its output is
+/// about numpy's size.
+const SMALL_MEMBER: usize = 64 * 1024;
+
 /// Chunks at least this long are sampled to choose a strategy.
 const ADAPT_MIN: usize = 256 * 1024;
-/// Bytes compressed both ways to make that choice.
-const SAMPLE: usize = 32 * 1024;
-/// Huffman-only is chosen when its sample is at most this much larger
-/// (in thousandths) than the full match search's.
+/// Samples per chunk compressed both ways to make that choice, and their
+/// length.
+const SAMPLES: usize = 4;
+const SAMPLE: usize = 16 * 1024;
+/// Bytes scanned for repeated strings, in this many spread windows.
+const SCAN: usize = 32 * 1024;
+const SCAN_WINDOWS: usize = 4;
+/// The literal-only encoder is chosen when its samples come out at most this
+/// much larger (in thousandths) than the full match search's.
 const HUFFMAN_SLACK_PERMILLE: usize = 3;
 
 /// Shortest chunk worth scanning for repeats at all.
@@ -53,6 +64,14 @@ const MIN_SCAN: usize = 1024;
 /// Below this share (in thousandths) of positions starting a 4-byte string
 /// seen shortly before, match search is skipped without sampling.
 const NO_MATCH_PERMILLE: usize = 2;
+
+/// Start offsets of `count` windows of `len` bytes spread evenly over
+/// `data` (one window at 0 when `data` is shorter than that).
+fn spread(data: &[u8], count: usize, len: usize) -> impl Iterator<Item = usize> {
+    let room = data.len().saturating_sub(len);
+    let count = if room == 0 { 1 } else { count };
+    (0..count).map(move |i| room * (2 * i + 1) / (2 * count) * usize::from(count > 1))
+}
 
 /// Thousandths of positions in `data` whose 4-byte string was seen before,
 /// by a direct-mapped table (misses some repeats, never invents one).
@@ -75,29 +94,37 @@ fn repeated_permille(data: &[u8]) -> usize {
     repeats * 1000 / (data.len() - 3)
 }
 
-/// A reusable per-thread chunk compressor (zlib-rs state is ~300 KiB, so it is
-/// reset between chunks rather than rebuilt).
+/// A reusable per-thread chunk compressor choosing an engine per chunk:
 ///
-/// On data where LZ77 matches find nothing (random mantissas, noise), the
-/// match search is most of deflate's time and buys nothing over Huffman
-/// coding alone, which is 3-4x faster. A sample of each large chunk decides.
+/// - whole members up to 64 KiB: the own LZ77 encoder (`lz77`), which has
+///   none of zlib-rs's ~300 KiB per-stream setup;
+/// - chunks where LZ77 matches find nothing (random mantissas, noise): the
+///   literal-only encoder (`huffman`), ~10x faster than a match search that
+///   buys nothing; a scan for repeated strings and, for large chunks,
+///   samples compressed both ways decide;
+/// - level 1: the own LZ77 encoder's zlib-style greedy search (zlib-rs's
+///   level 1 uses the fixed code, larger than stored on float data);
+/// - everything else: zlib-rs (state reset between chunks, not rebuilt).
 pub struct ChunkEncoder {
     compression: Compression,
     state: Option<Deflate>,
-    huffman: Option<Deflate>,
     /// Output space for chunks, zeroed once and reused.
     out: OutBuf,
     /// Output space for strategy samples.
     sample_out: OutBuf,
+    /// The literal-only encoding of a sample.
+    sample_bytes: Vec<u8>,
+    /// Tables of the small-member encoder.
+    lz77: crate::lz77::Scratch,
 }
 
-fn new_state(level: i32, strategy: Strategy) -> Deflate {
+fn new_state(level: i32) -> Deflate {
     Deflate::new_with_config(DeflateConfig {
         level,
         method: Method::Deflated,
         window_bits: -15,
         mem_level: 8,
-        strategy,
+        strategy: Strategy::Default,
     })
 }
 
@@ -105,12 +132,7 @@ fn new_state(level: i32, strategy: Strategy) -> Deflate {
 /// state: after `reset`, zlib-rs's `set_dictionary` still sees the previous
 /// stream's hash chains, so output would depend on which chunk a thread
 /// happened to compress before, and archives would vary with scheduling.
-fn reset_or_new(
-    slot: &mut Option<Deflate>,
-    level: i32,
-    strategy: Strategy,
-    fresh: bool,
-) -> &mut Deflate {
+fn reset_or_new(slot: &mut Option<Deflate>, level: i32, fresh: bool) -> &mut Deflate {
     if fresh {
         *slot = None;
     }
@@ -119,7 +141,7 @@ fn reset_or_new(
             s.reset();
             s
         }
-        None => slot.insert(new_state(level, strategy)),
+        None => slot.insert(new_state(level)),
     }
 }
 
@@ -129,26 +151,22 @@ impl ChunkEncoder {
         ChunkEncoder {
             compression,
             state: None,
-            huffman: None,
+            sample_bytes: Vec::new(),
             out: OutBuf::default(),
             sample_out: OutBuf::default(),
+            lz77: crate::lz77::Scratch::default(),
         }
     }
 
-    /// Compressed size of `sample` with `strategy`, primed with `dict`.
+    /// Compressed size of `sample` with the full match search, primed with
+    /// `dict`.
     fn sample_size(
         &mut self,
         level: i32,
-        strategy: Strategy,
         dict: &[u8],
         sample: &[u8],
     ) -> Result<usize, DeflateFailure> {
-        let slot = if strategy == Strategy::HuffmanOnly {
-            &mut self.huffman
-        } else {
-            &mut self.state
-        };
-        let state = reset_or_new(slot, level, strategy, !dict.is_empty());
+        let state = reset_or_new(&mut self.state, level, !dict.is_empty());
         if !dict.is_empty() {
             state
                 .set_dictionary(dict)
@@ -166,26 +184,36 @@ impl ChunkEncoder {
         let Some(body) = pieces.iter().max_by_key(|p| p.len()) else {
             return Ok(false);
         };
-        if level < 2 || body.len() < MIN_SCAN {
+        if level < 1 || body.len() < MIN_SCAN {
             return Ok(false);
         }
         // Cheap test first: with almost no repeated 4-byte strings, LZ77
-        // matches cannot cover more than that fraction of the bytes.
-        let scan = &body[..body.len().min(SAMPLE)];
-        if repeated_permille(scan) < NO_MATCH_PERMILLE {
+        // matches cannot cover more than that fraction of the bytes. The
+        // windows are spread over the chunk, so a chunk that merely starts
+        // with noise is not taken for noise.
+        let quiet = spread(body, SCAN_WINDOWS, SCAN / SCAN_WINDOWS).all(|at| {
+            repeated_permille(&body[at..(at + SCAN / SCAN_WINDOWS).min(body.len())])
+                < NO_MATCH_PERMILLE
+        });
+        if quiet {
             return Ok(true);
         }
-        if total < ADAPT_MIN || body.len() < SAMPLE {
+        if total < ADAPT_MIN || body.len() < WINDOW + SAMPLES * SAMPLE {
             return Ok(false);
         }
-        // Mid-chunk, primed with the 32 KiB before it as the real chunk
-        // will be: a cold sample undersells the match search on images.
-        let at = ((body.len() - SAMPLE) / 2).max(WINDOW.min(body.len() - SAMPLE));
-        let dict = &body[at.saturating_sub(WINDOW)..at];
-        let sample = &body[at..at + SAMPLE];
-        let full = self.sample_size(level, Strategy::Default, dict, sample)?;
-        let huff = self.sample_size(level, Strategy::HuffmanOnly, &[], sample)?;
-        Ok(huff * 1000 <= full * (1000 + HUFFMAN_SLACK_PERMILLE))
+        // Several samples spread over the chunk, each primed with the 32 KiB
+        // before it as the real chunk will be: one sample misjudges data
+        // whose statistics vary across the chunk (an image's rows).
+        let (mut full, mut literal) = (0, 0);
+        for at in spread(&body[WINDOW..], SAMPLES, SAMPLE) {
+            let at = at + WINDOW;
+            let sample = &body[at..at + SAMPLE];
+            full += self.sample_size(level, &body[at - WINDOW..at], sample)?;
+            self.sample_bytes.clear();
+            crate::huffman::encode(&[sample], true, &mut self.sample_bytes);
+            literal += self.sample_bytes.len();
+        }
+        Ok(literal * 1000 <= full * (1000 + HUFFMAN_SLACK_PERMILLE))
     }
 
     /// Compress the concatenation of `pieces` as one chunk, appending to `out`.
@@ -207,18 +235,35 @@ impl ChunkEncoder {
             }
             Compression::Deflated(level) => i32::from(level),
         };
+        let total: usize = pieces.iter().map(|p| p.len()).sum();
+        if level >= 1 && dict.is_empty() && last && total <= SMALL_MEMBER {
+            // Noise after the `.npy` header: search the header only.
+            let search = if self.huffman_suffices(level, pieces)? {
+                total - pieces.last().map_or(0, |p| p.len())
+            } else {
+                usize::MAX
+            };
+            crate::lz77::encode(pieces, dict, level as u8, last, search, &mut self.lz77, out);
+            return Ok(());
+        }
         if self.huffman_suffices(level, pieces)? {
             crate::huffman::encode(pieces, last, out);
             return Ok(());
         }
-        let state = reset_or_new(&mut self.state, level, Strategy::Default, !dict.is_empty());
+        if level == 1 {
+            // zlib-rs's level 1 codes with the fixed Huffman code, which
+            // makes float data larger than stored; zlib's greedy level-1
+            // search with dynamic codes is what numpy users know.
+            crate::lz77::encode(pieces, dict, 1, last, usize::MAX, &mut self.lz77, out);
+            return Ok(());
+        }
+        let state = reset_or_new(&mut self.state, level, !dict.is_empty());
         if !dict.is_empty() {
             let tail = &dict[dict.len().saturating_sub(WINDOW)..];
             state
                 .set_dictionary(tail)
                 .map_err(|e| DeflateFailure(e.as_str().to_owned()))?;
         }
-        let total: usize = pieces.iter().map(|p| p.len()).sum();
         let buf = &mut self.out;
         buf.reset(zlib_rs::compress_bound(total) + 64);
         for piece in pieces {
@@ -412,7 +457,7 @@ mod tests {
         assert_eq!(inflate_raw(&adaptive, data.len()), data);
         let mut full = OutBuf::default();
         full.reset(zlib_rs::compress_bound(data.len()) + 64);
-        let mut state = new_state(6, Strategy::Default);
+        let mut state = new_state(6);
         run(&mut state, &data, &mut full, DeflateFlush::Finish).unwrap();
         assert!(adaptive.len() * 1000 <= full.pos * 1005);
         // Data with long matches keeps the full search.
