@@ -3,6 +3,7 @@
 
 Usage:
     python3 benches/bench.py [--quick] [--repeats N] [--datasets a,b]
+                             [--levels SPEC] [--level-repeats N]
                              [--markdown out.md] [--json out.json] [--check]
 
 See benches/README.md for what each column means.
@@ -325,11 +326,35 @@ def verify_npz(path, args, kwargs):
 # ----------------------------------------------------------------------------
 
 
-def make_impls(fast_save, fast_options):
-    """Name -> callable(path, args, kwargs)."""
+def make_impls(fast_save, fast_options, level=None):
+    """Return the implementations one row times, as name -> callable(path, args, kwargs).
+
+    Parameters
+    ----------
+    fast_save, fast_options
+        fastnpz's ``savez_compressed`` and ``options`` (see `load_fastnpz`).
+    level : int, optional
+        None for the default-call row: ``numpy``, ``fastnpz`` (default options)
+        and ``fastnpz_1t`` (``options(threads=1)``). An int for a per-level
+        row: ``numpy`` and ``fastnpz`` under ``options(level=level)`` with the
+        default threads.
+
+    Returns
+    -------
+    dict
+        The callables, in the order a forward round runs them.
+    """
 
     def run_numpy(path, args, kwargs):
         np.savez_compressed(path, *args, **kwargs)
+
+    if level is not None:
+
+        def run_fast_level(path, args, kwargs):
+            with fast_options(level=level):
+                fast_save(path, *args, **kwargs)
+
+        return {"numpy": run_numpy, "fastnpz": run_fast_level}
 
     def run_fast(path, args, kwargs):
         fast_save(path, *args, **kwargs)
@@ -350,12 +375,13 @@ def timed_save(fn, path, args, kwargs):
 
 
 def bench_timing(name, args, kwargs, impls, repeats, tmpdir, warmup, log):
-    """Run `repeats` rounds of (numpy, fastnpz, fastnpz threads=1).
+    """Run `repeats` rounds of every implementation in `impls`.
 
-    numpy and fastnpz swap order every round (np first, then fastnpz first).
-    The 1-thread run comes first or last. Ratios are taken within one round,
-    so slow drift in machine load cancels out. Outputs from the first round
-    are checked for correctness before anything is reported.
+    Even rounds run `impls` in order, odd rounds in reverse: for the default
+    row numpy, fastnpz, fastnpz threads=1 and then the other way round; for a
+    per-level row numpy, fastnpz and then fastnpz, numpy. Ratios are taken
+    within one round, so slow drift in machine load cancels out. Outputs from
+    the first round are checked for correctness before anything is reported.
     """
     times = {k: [] for k in impls}
     sizes = {k: [] for k in impls}
@@ -374,10 +400,7 @@ def bench_timing(name, args, kwargs, impls, repeats, tmpdir, warmup, log):
                 with contextlib.suppress(OSError):
                     os.remove(p)
     for r in range(repeats):
-        if r % 2 == 0:
-            order = ["numpy", "fastnpz", "fastnpz_1t"]
-        else:
-            order = ["fastnpz_1t", "fastnpz", "numpy"]
+        order = list(impls) if r % 2 == 0 else list(reversed(impls))
         for impl in order:
             path = os.path.join(tmpdir, f"{name}_{impl}.npz")
             try:
@@ -398,11 +421,56 @@ def bench_timing(name, args, kwargs, impls, repeats, tmpdir, warmup, log):
                     os.remove(path)
                     return times, sizes, verify
             os.remove(path)
-        log(
-            f"  round {r + 1}/{repeats}: numpy {times['numpy'][-1]:.3f}s  "
-            f"fastnpz {times['fastnpz'][-1]:.3f}s  1T {times['fastnpz_1t'][-1]:.3f}s"
-        )
+        log(f"  round {r + 1}/{repeats}: " + "  ".join(f"{k} {v[-1]:.3f}s" for k, v in times.items()))
     return times, sizes, verify
+
+
+def pair_summary(times, sizes, impl):
+    """Summarise `impl` against numpy over paired rounds.
+
+    Returns
+    -------
+    dict
+        The per-round ratios ``t_numpy / t_impl`` and their median
+        (``speedup``) and range, the median times, the median output sizes
+        and their ratio ``impl / numpy``.
+    """
+    ratios = [a / b for a, b in zip(times["numpy"], times[impl])]
+    np_size = statistics.median(sizes["numpy"])
+    fz_size = statistics.median(sizes[impl])
+    return {
+        "ratios": ratios,
+        "numpy_s": statistics.median(times["numpy"]),
+        "fastnpz_s": statistics.median(times[impl]),
+        "speedup": statistics.median(ratios),
+        "speedup_range": f"{min(ratios):.2f}..{max(ratios):.2f}x",
+        "numpy_bytes": int(np_size),
+        "fastnpz_bytes": int(fz_size),
+        "fastnpz_size_varies": len(set(sizes[impl])) > 1,
+        "size_ratio": fz_size / np_size,
+    }
+
+
+def time_row(row, args, kwargs, impls, repeats, tmpdir, warmup, log):
+    """Time one row's implementations with `bench_timing` and fill in `row`.
+
+    Adds ``verify``; then, if every output was correct, ``times``, ``sizes``
+    and the `pair_summary` fields of ``fastnpz``, else ``error``.
+
+    Returns
+    -------
+    bool
+        True if every output was correct.
+    """
+    times, sizes, verify = bench_timing(row["dataset"], args, kwargs, impls, repeats, tmpdir, warmup, log)
+    row["verify"] = verify
+    bad = {k: v for k, v in verify.items() if v}
+    if bad:
+        row["error"] = "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in bad.items())
+        log(f"{row_label(row)} CORRECTNESS FAILURE: {row['error']}")
+        return False
+    row.update({"times": times, "sizes": sizes}, **pair_summary(times, sizes, "fastnpz"))
+    return True
 
 
 # ----------------------------------------------------------------------------
@@ -428,12 +496,16 @@ def _reset_hwm():
     return _proc_status_kib("VmHWM") <= _proc_status_kib("VmRSS") + 64
 
 
-def mem_worker(dataset, impl, scale, tmpdir):
-    """Child-process entry point: measure the peak extra RSS of one save call."""
+def mem_worker(dataset, impl, scale, tmpdir, level=None):
+    """Child-process entry point: measure the peak extra RSS of one save call.
+
+    `impl` and `level` name the call as in `make_impls`. The result is printed
+    as one ``MEMRESULT {json}`` line on stdout.
+    """
     import threading  # noqa: PLC0415
 
     fast_save, fast_options, _ = load_fastnpz()
-    impls = make_impls(fast_save, fast_options)
+    impls = make_impls(fast_save, fast_options, level)
     fn = impls[impl]
     # Warm up on a tiny input so lazy imports and thread-pool setup are not counted.
     tiny = os.path.join(tmpdir, f"mem_tiny_{os.getpid()}.npz")
@@ -476,6 +548,7 @@ def mem_worker(dataset, impl, scale, tmpdir):
     out = {
         "dataset": dataset,
         "impl": impl,
+        "level": level,
         "baseline_kib": baseline,
         "peak_kib": peak,
         "extra_mib": max(0, peak - baseline) / 1024.0,
@@ -486,17 +559,43 @@ def mem_worker(dataset, impl, scale, tmpdir):
     print("MEMRESULT " + json.dumps(out), flush=True)
 
 
-def measure_memory(dataset, impl, quick, tmpdir):
+def measure_memory(dataset, impl, quick, tmpdir, level=None):
+    """Run `mem_worker` in a fresh subprocess and return its result dict."""
     cmd = [sys.executable, os.path.abspath(__file__), "--_mem-worker", dataset, impl, tmpdir]
     if quick:
         cmd.append("--quick")
+    if level is not None:
+        cmd += ["--level", str(level)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     for line in proc.stdout.splitlines():
         if line.startswith("MEMRESULT "):
             return json.loads(line[len("MEMRESULT ") :])
-    raise RuntimeError(
-        f"memory worker for {dataset}/{impl} failed (rc={proc.returncode}):\n{proc.stderr[-2000:]}"
-    )
+    what = f"{dataset}/{impl}" + ("" if level is None else f" level {level}")
+    raise RuntimeError(f"memory worker for {what} failed (rc={proc.returncode}):\n{proc.stderr[-2000:]}")
+
+
+def row_label(row):
+    """``[dataset]`` or ``[dataset][level L]``, the prefix of a row's log lines."""
+    return f"[{row['dataset']}]" + (f"[level {row['level']}]" if "level" in row else "")
+
+
+def record_memory(row, impl, key, quick, tmpdir, log):
+    """Measure the peak extra RSS of one call of `row` and store it in ``row[key]``.
+
+    The call is `impl` of the row's dataset, under ``options(level=...)`` for
+    a per-level row. The worker's full result goes to ``row["memory"][impl]``;
+    a failed measurement is logged and stored there as ``{"error": ...}``,
+    leaving ``row[key]`` unset.
+    """
+    try:
+        m = measure_memory(row["dataset"], impl, quick, tmpdir, row.get("level"))
+    except RuntimeError as e:
+        log(f"{row_label(row)} {impl}: memory measurement failed: {e}")
+        row.setdefault("memory", {})[impl] = {"error": str(e)}
+        return
+    row[key] = m["extra_mib"]
+    row.setdefault("memory", {})[impl] = m
+    log(f"{row_label(row)} {impl}: peak extra RSS {m['extra_mib']:.1f} MiB ({m['method']})")
 
 
 # ----------------------------------------------------------------------------
@@ -572,6 +671,19 @@ DETAIL_COLUMNS = [
     ("fastnpz_1t_s", "fastnpz 1T (s)"),
 ]
 
+LEVEL_COLUMNS = [
+    ("dataset", "dataset"),
+    ("level", "level"),
+    ("repeats", "rounds"),
+    ("numpy_s", "numpy (s)"),
+    ("fastnpz_s", "fastnpz (s)"),
+    ("speedup", "speedup"),
+    ("speedup_range", "speedup min..max"),
+    ("size_ratio", "size ratio"),
+    ("fastnpz_bytes", "fastnpz out (B)"),
+    ("fastnpz_peak_mib", "fastnpz peak (MiB)"),
+]
+
 
 def _fmt(key, v):
     if v is None:
@@ -596,7 +708,7 @@ def _fmt(key, v):
 def row_cells(res, columns):
     cells = []
     for key, _ in columns:
-        if res.get("error") and key not in ("dataset", "raw_mib", "n_arrays"):
+        if res.get("error") and key not in ("dataset", "level", "raw_mib", "n_arrays"):
             cells.append("WRONG" if key in ("speedup", "repeats") else "-")
         else:
             cells.append(_fmt(key, res.get(key)))
@@ -630,27 +742,45 @@ def markdown_table(results, columns):
 # Targets (--check). Timing thresholds live here only, never in unit tests.
 # ----------------------------------------------------------------------------
 
-LARGE_SPEEDUP = 1.8
-MANY_SMALL_SPEEDUP = 3.0
-MAX_SIZE_RATIO = 1.05
+MEDIAN_SPEEDUP = 8.0
+MIN_SPEEDUP = 2.0
+MANY_SMALL_SPEEDUP = 10.0
+MAX_SIZE_RATIO = 1.01
 MEM_SLACK_MIB = 32.0
 
 
+def median_speedup(results):
+    """Median over datasets of the default-call speedup (None if no row has one)."""
+    speedups = [r["speedup"] for r in results if not r.get("error")]
+    return statistics.median(speedups) if speedups else None
+
+
 def check_targets(results):
+    """Check the default-call rows against the targets.
+
+    Parameters
+    ----------
+    results : list of dict
+        The default-call rows; per-level rows are not checked.
+
+    Returns
+    -------
+    list of str
+        One message per missed target; empty if all are met.
+    """
     failures = []
     for r in results:
         n = r["dataset"]
         if r.get("error"):
             failures.append(f"{n}: output is wrong: {r['error']}")
             continue
-        if n == "many_small":
-            if r["speedup"] < MANY_SMALL_SPEEDUP:
-                failures.append(f"{n}: speedup {r['speedup']:.2f}x < {MANY_SMALL_SPEEDUP}x")
-        else:
-            if r["speedup"] < LARGE_SPEEDUP:
-                failures.append(f"{n}: speedup {r['speedup']:.2f}x < {LARGE_SPEEDUP}x")
-            if r["size_ratio"] > MAX_SIZE_RATIO:
-                failures.append(f"{n}: size ratio {r['size_ratio']:.4f} > {MAX_SIZE_RATIO}")
+        floor, which = (
+            (MANY_SMALL_SPEEDUP, "the many_small target") if n == "many_small" else (MIN_SPEEDUP, "every dataset")
+        )
+        if r["speedup"] < floor:
+            failures.append(f"{n}: speedup {r['speedup']:.2f}x < {floor}x ({which})")
+        if r["size_ratio"] > MAX_SIZE_RATIO:
+            failures.append(f"{n}: size ratio {r['size_ratio']:.4f} > {MAX_SIZE_RATIO} (fastnpz bytes / numpy bytes)")
         if r.get("numpy_peak_mib") is None or r.get("fastnpz_peak_mib") is None:
             failures.append(f"{n}: peak memory not measured (remove --skip-memory for --check)")
         elif r["fastnpz_peak_mib"] > r["numpy_peak_mib"] + MEM_SLACK_MIB:
@@ -658,6 +788,10 @@ def check_targets(results):
                 f"{n}: fastnpz peak extra RSS {r['fastnpz_peak_mib']:.1f} MiB > "
                 f"numpy's {r['numpy_peak_mib']:.1f} MiB + {MEM_SLACK_MIB:.0f} MiB"
             )
+    med = median_speedup(results)
+    if med is not None and med < MEDIAN_SPEEDUP:
+        n_ok = sum(1 for r in results if not r.get("error"))
+        failures.append(f"median speedup over the {n_ok} datasets measured {med:.2f}x < {MEDIAN_SPEEDUP}x")
     return failures
 
 
@@ -666,11 +800,55 @@ def check_targets(results):
 # ----------------------------------------------------------------------------
 
 
+DEFAULT_LEVEL_REPEATS = 5
+
+
+def parse_levels(spec):
+    """Parse a ``--levels`` value such as ``0-9``, ``1,6,9`` or ``0-3,6``.
+
+    Returns
+    -------
+    list of int
+        The distinct levels, sorted.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If a part is neither a level 0-9 nor a low-high range of them.
+    """
+    levels = set()
+    for part in spec.split(","):
+        lo, dash, hi = part.strip().partition("-")
+        try:
+            first, last = int(lo), int(hi if dash else lo)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad level {part!r}; use e.g. 0-9 or 1,6,9") from None
+        if not 0 <= first <= last <= 9:
+            raise argparse.ArgumentTypeError(f"bad level {part!r}: levels are 0-9, ranges low-high")
+        levels.update(range(first, last + 1))
+    return sorted(levels)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="datasets about 16x smaller (CI smoke run)")
     p.add_argument("--repeats", type=int, default=None, help="timing rounds per dataset (default: per dataset)")
     p.add_argument("--datasets", default=None, help="comma-separated subset of: " + ",".join(DATASETS))
+    p.add_argument(
+        "--levels",
+        type=parse_levels,
+        default=None,
+        metavar="SPEC",
+        help="also time fastnpz under options(level=L) against numpy's default call for each level L "
+        "in SPEC, e.g. 0-9 or 1,6,9 (default: no per-level rows)",
+    )
+    p.add_argument(
+        "--level-repeats",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"timing rounds per level row (default: {DEFAULT_LEVEL_REPEATS}, or the dataset's rounds if fewer)",
+    )
     p.add_argument("--markdown", default=None, metavar="OUT.md", help="also write a Markdown report")
     p.add_argument("--json", default=None, metavar="OUT.json", help="also write a JSON report")
     p.add_argument("--check", action="store_true", help="exit non-zero if performance targets are missed")
@@ -682,8 +860,9 @@ def parse_args(argv):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--_mem-worker":
-        dataset, impl, tmpdir = argv[1], argv[2], argv[3]
-        mem_worker(dataset, impl, 16 if "--quick" in argv[4:] else 1, tmpdir)
+        dataset, impl, tmpdir, rest = argv[1], argv[2], argv[3], argv[4:]
+        level = int(rest[rest.index("--level") + 1]) if "--level" in rest else None
+        mem_worker(dataset, impl, 16 if "--quick" in rest else 1, tmpdir, level)
         return 0
 
     opts = parse_args(argv)
@@ -707,6 +886,7 @@ def main(argv=None):
             return 2
     else:
         names = list(DATASETS)
+    levels = opts.levels or []
 
     info = machine_info(fast_version)
     print("fastnpz benchmark: numpy.savez_compressed vs fastnpz.savez_compressed")
@@ -719,22 +899,28 @@ def main(argv=None):
           + ("   (WARNING: busy machine, timings will be noisy)" if la and la[0] > 0.7 else ""))
     print(f"  mode: {'quick (datasets / 16)' if opts.quick else 'full'}"
           + ("   ** FAKE: the fastnpz side is numpy itself **" if FAKE else ""))
+    if levels:
+        print(f"  per-level rows for levels {','.join(map(str, levels))}")
     print(flush=True)
 
     impls = make_impls(fast_save, fast_options)
     tmpdir = tempfile.mkdtemp(prefix="fastnpz-bench-", dir=opts.tmpdir)
     results = []
+    level_results = []
     t_start = time.perf_counter()
     try:
         for name in names:
             gen, is_large, rep_full, rep_quick = DATASETS[name]
             repeats = opts.repeats or (rep_quick if opts.quick else rep_full)
+            level_repeats = opts.level_repeats or min(DEFAULT_LEVEL_REPEATS, repeats)
             log(f"[{name}] generating ...")
             t0 = time.perf_counter()
             args, kwargs = gen(scale)
             nbytes = dataset_nbytes(args, kwargs)
             log(f"[{name}] {nbytes / MiB:.1f} MiB in {len(args) + len(kwargs)} arrays, "
-                f"generated in {time.perf_counter() - t0:.1f}s; {repeats} rounds")
+                f"generated in {time.perf_counter() - t0:.1f}s; {repeats} rounds"
+                + (f", {level_repeats} per level row" if levels else ""))
+            warmup = nbytes < 16 * MiB
             res = {
                 "dataset": name,
                 "large": is_large,
@@ -743,71 +929,71 @@ def main(argv=None):
                 "n_arrays": len(args) + len(kwargs),
                 "repeats": repeats,
             }
-            times, sizes, verify = bench_timing(
-                name, args, kwargs, impls, repeats, tmpdir, warmup=nbytes < 16 * MiB, log=log
-            )
-            res["verify"] = verify
-            bad = {k: v for k, v in verify.items() if v}
-            if bad:
-                msg = "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in bad.items())
-                res["error"] = msg
-                log(f"[{name}] CORRECTNESS FAILURE: {msg}")
-            else:
-                ratios = [a / b for a, b in zip(times["numpy"], times["fastnpz"])]
+            if time_row(res, args, kwargs, impls, repeats, tmpdir, warmup, log):
+                times, sizes = res["times"], res["sizes"]
                 ratios_1t = [a / b for a, b in zip(times["numpy"], times["fastnpz_1t"])]
-                np_size = statistics.median(sizes["numpy"])
-                fz_size = statistics.median(sizes["fastnpz"])
                 res.update(
                     {
-                        "times": times,
-                        "sizes": sizes,
-                        "ratios": ratios,
                         "ratios_1t": ratios_1t,
-                        "numpy_s": statistics.median(times["numpy"]),
-                        "fastnpz_s": statistics.median(times["fastnpz"]),
                         "fastnpz_1t_s": statistics.median(times["fastnpz_1t"]),
-                        "speedup": statistics.median(ratios),
                         "speedup_1t": statistics.median(ratios_1t),
-                        "speedup_range": f"{min(ratios):.2f}..{max(ratios):.2f}x",
-                        "numpy_bytes": int(np_size),
-                        "fastnpz_bytes": int(fz_size),
                         "fastnpz_1t_bytes": int(statistics.median(sizes["fastnpz_1t"])),
-                        "fastnpz_size_varies": len(set(sizes["fastnpz"])) > 1,
-                        "size_ratio": fz_size / np_size,
                     }
                 )
                 log(f"[{name}] speedup {res['speedup']:.2f}x (1T {res['speedup_1t']:.2f}x), "
                     f"size ratio {res['size_ratio']:.4f}")
+            rows = []
+            for level in levels:
+                row = {"dataset": name, "level": level, "repeats": level_repeats}
+                level_impls = make_impls(fast_save, fast_options, level)
+                log(f"{row_label(row)} {level_repeats} rounds")
+                if time_row(row, args, kwargs, level_impls, level_repeats, tmpdir, warmup, log):
+                    log(f"{row_label(row)} speedup {row['speedup']:.2f}x, size ratio {row['size_ratio']:.4f}")
+                rows.append(row)
             del args, kwargs
             gc.collect()
-            if not opts.skip_memory and not res.get("error"):
-                for impl, key in (("numpy", "numpy_peak_mib"), ("fastnpz", "fastnpz_peak_mib")):
-                    try:
-                        m = measure_memory(name, impl, opts.quick, tmpdir)
-                    except RuntimeError as e:
-                        log(f"[{name}] {impl}: memory measurement failed: {e}")
-                        res.setdefault("memory", {})[impl] = {"error": str(e)}
-                        continue
-                    res[key] = m["extra_mib"]
-                    res.setdefault("memory", {})[impl] = m
-                    log(f"[{name}] {impl}: peak extra RSS {m['extra_mib']:.1f} MiB ({m['method']})")
+            if not opts.skip_memory:
+                if not res.get("error"):
+                    record_memory(res, "numpy", "numpy_peak_mib", opts.quick, tmpdir, log)
+                    record_memory(res, "fastnpz", "fastnpz_peak_mib", opts.quick, tmpdir, log)
+                for row in rows:
+                    if not row.get("error"):
+                        record_memory(row, "fastnpz", "fastnpz_peak_mib", opts.quick, tmpdir, log)
             results.append(res)
+            level_results += rows
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     elapsed = time.perf_counter() - t_start
 
-    table = text_table(results, COLUMNS)
-    details = text_table(results, DETAIL_COLUMNS)
-    print(table)
+    med = median_speedup(results)
+    level_note = [
+        "Per level: fastnpz under options(level=L), default threads, vs numpy's default call (zlib level 6),",
+        "in paired rounds as above; peak = fastnpz's peak extra RSS at that level.",
+    ] + (
+        [f"Rounds per row: {opts.level_repeats} (--level-repeats)."] if opts.level_repeats else
+        [f"Rounds per row: min({DEFAULT_LEVEL_REPEATS}, the dataset's rounds), set by --level-repeats;",
+         "fewer than the default-call rows, so the min..max ranges are wider."]
+    )
+    print(text_table(results, COLUMNS))
     print()
-    print(details)
+    print(text_table(results, DETAIL_COLUMNS))
     print()
+    if med is not None:
+        print(f"median speedup over the {sum(1 for r in results if not r.get('error'))} datasets: {med:.2f}x")
     print("speedup = median over rounds of t_numpy / t_fastnpz (rounds alternate which runs first);")
     print("speedup 1T = the same with fastnpz.options(threads=1); size ratio = fastnpz bytes / numpy bytes;")
     print("peak = peak RSS above the pre-call baseline during one call, in a fresh subprocess.")
+    if levels:
+        print()
+        print(text_table(level_results, LEVEL_COLUMNS))
+        print()
+        print("\n".join(level_note))
     info["loadavg_end"] = _loadavg()
     builds = {FAST_BUILD} | {
-        m.get("fastnpz_build") for r in results for m in r.get("memory", {}).values() if m.get("fastnpz_build")
+        m.get("fastnpz_build")
+        for r in results + level_results
+        for m in r.get("memory", {}).values()
+        if m.get("fastnpz_build")
     }
     build_now = _describe_build(sys.modules["fastnpz"]) if "fastnpz" in sys.modules else FAST_BUILD
     if len(builds | {build_now}) > 1:
@@ -818,6 +1004,7 @@ def main(argv=None):
     print(f"total benchmark time: {elapsed:.0f}s; load average at end: {info['loadavg_end']}")
 
     wrong = [r["dataset"] for r in results if r.get("error")]
+    wrong += [f"{r['dataset']} level {r['level']}" for r in level_results if r.get("error")]
     failures = check_targets(results) if opts.check else []
 
     if opts.markdown:
@@ -835,10 +1022,14 @@ def main(argv=None):
             "",
             markdown_table(results, DETAIL_COLUMNS),
             "",
-            "speedup = median over rounds of t_numpy / t_fastnpz; speedup 1T uses "
+            (f"Median speedup over the datasets: {med:.2f}x. " if med is not None else "")
+            + "speedup = median over rounds of t_numpy / t_fastnpz; speedup 1T uses "
             "`fastnpz.options(threads=1)`; size ratio = fastnpz bytes / numpy bytes; "
             "peak = peak RSS above baseline during one call, measured in a fresh subprocess.",
         ]
+        if levels:
+            md += ["", "## Per compression level", "", markdown_table(level_results, LEVEL_COLUMNS), "",
+                   " ".join(level_note)]
         if opts.check:
             md += ["", "## Targets", ""]
             md += [f"- FAILED: {f}" for f in failures] or ["- all targets met"]
@@ -852,6 +1043,8 @@ def main(argv=None):
                     "quick": opts.quick,
                     "elapsed_s": elapsed,
                     "results": results,
+                    "levels": {"levels": levels, "level_repeats": opts.level_repeats, "results": level_results}
+                    if levels else None,
                     "check": {"enabled": opts.check, "failures": failures} if opts.check else None,
                 },
                 f,

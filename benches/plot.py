@@ -1,28 +1,35 @@
-"""Plot a bench.py JSON result: median save time per dataset, numpy vs
-fastnpz (2 threads and 1 thread), log scale, with the size ratio annotated.
+"""Plot a bench.py JSON result (needs matplotlib).
 
-    python benches/bench.py --json benches/results.json
-    python benches/plot.py benches/results.json benches/bench.png   # needs matplotlib
+Two figures:
+
+- BENCH.png: median save time per dataset, numpy vs fastnpz (2 threads and
+  1 thread), log scale, with the size ratio annotated;
+- LEVELS.png: size against time per compression level, from the per-level
+  rows that ``bench.py --levels`` writes. For each dataset, one line through
+  levels 0-9 of fastnpz at (time relative to numpy, size relative to numpy);
+  numpy's own call is the point (1, 1). Skipped, with a note, when the JSON
+  has no per-level rows.
+
+    python benches/bench.py --levels 0-9 --json benches/results.json
+    python benches/plot.py                 # benches/results.json -> benches/bench.png, benches/levels.png
+    python benches/plot.py RESULTS.json BENCH.png [LEVELS.png]
+
+LEVELS.png defaults to levels.png in BENCH.png's directory.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import statistics
 import sys
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(argv[0]) as f:
-        data = json.load(f)
+def plot_times(data, out, plt):
+    """Draw the per-dataset median save times of the default call into `out`."""
     rows = data["results"]
     names = [r["dataset"] for r in rows]
     series = [("numpy", "numpy.savez_compressed"), ("fastnpz", "fastnpz (2 threads)"), ("fastnpz_1t", "fastnpz (1 thread)")]
@@ -42,7 +49,95 @@ def main(argv: list[str]) -> int:
     ax.set_title(f"numpy {m['numpy']} vs fastnpz {m['fastnpz']}, {m['cpus_usable']}-core {m['cpu_model']}, level 6")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(argv[1], dpi=110)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def level_curves(data):
+    """Per-level points from a bench.py JSON result.
+
+    Returns
+    -------
+    dict
+        dataset -> list of (level, time relative to numpy, size ratio), by
+        level; time relative to numpy is 1 / speedup. Rows whose output was
+        wrong are left out. Empty if the JSON has no per-level rows.
+    """
+    curves = {}
+    for r in (data.get("levels") or {}).get("results", []):
+        if not r.get("error"):
+            curves.setdefault(r["dataset"], []).append((r["level"], 1.0 / r["speedup"], r["size_ratio"]))
+    return {name: sorted(points) for name, points in curves.items()}
+
+
+def plot_levels(data, curves, out, plt):
+    """Draw size against time per level into `out`, in two panels.
+
+    The left panel shows every level with a log size axis (level 0 stores
+    the data, so its size ratio can be several times numpy's). The right
+    panel leaves level 0 out and fits the size axis to levels 1-9.
+    """
+    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 6.5), sharex=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, min_level in zip(axes, (0, 1)):
+        ax.axhline(1.0, color="0.6", lw=0.8, ls="--", zorder=1)
+        ax.axvline(1.0, color="0.6", lw=0.8, ls="--", zorder=1)
+        for k, (name, all_points) in enumerate(curves.items()):
+            points = [p for p in all_points if p[0] >= min_level]
+            if not points:
+                continue
+            color = colors[k % len(colors)]
+            _, xs, ys = zip(*points)
+            ax.plot(xs, ys, "-o", color=color, ms=4, lw=1.2, label=name, zorder=2)
+            for level, x, y in points:
+                ax.annotate(str(level), (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7, color=color)
+        ax.plot([1.0], [1.0], marker="*", ms=16, color="black", ls="none", label="numpy (zlib level 6)", zorder=3)
+        ax.set_xscale("log")
+        ax.set_xlabel("time relative to numpy (t_fastnpz / t_numpy = 1/speedup, log scale)")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    axes[0].set_yscale("log")
+    axes[0].yaxis.set_major_formatter(plain)
+    axes[0].yaxis.set_minor_formatter(plain)
+    axes[0].xaxis.set_major_formatter(plain)
+    axes[0].set_ylabel("size relative to numpy (fastnpz bytes / numpy bytes)")
+    axes[0].set_title("all levels (log size axis)")
+    axes[1].set_title("without level 0 (linear size axis)")
+    axes[1].legend(fontsize=8, loc="best")
+    m = data["machine"]
+    fig.suptitle(
+        f"fastnpz options(level=L), default threads, vs numpy.savez_compressed (level 6): "
+        f"{m['cpus_usable']}-core {m['cpu_model']}" + (", quick datasets" if data.get("quick") else "")
+    )
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results", nargs="?", default=os.path.join(HERE, "results.json"), help="bench.py --json output")
+    p.add_argument("bench_png", nargs="?", default=os.path.join(HERE, "bench.png"), help="time plot to write")
+    p.add_argument("levels_png", nargs="?", default=None, help="size-vs-time per level plot to write")
+    opts = p.parse_args(argv)
+    levels_png = opts.levels_png or os.path.join(os.path.dirname(os.path.abspath(opts.bench_png)), "levels.png")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(opts.results) as f:
+        data = json.load(f)
+    plot_times(data, opts.bench_png, plt)
+    print(f"wrote {opts.bench_png}")
+    curves = level_curves(data)
+    if not curves:
+        print(f"{opts.results} has no per-level rows (run bench.py with --levels); skipped {levels_png}")
+        return 0
+    plot_levels(data, curves, levels_png, plt)
+    print(f"wrote {levels_png}")
     return 0
 
 
