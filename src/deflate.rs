@@ -158,14 +158,28 @@ impl ChunkEncoder {
         }
     }
 
-    /// Compressed size of `sample` with the full match search, primed with
-    /// `dict`.
+    /// Compressed size of `sample` with the match search `encode` would run
+    /// at `level`, primed with `dict`.
     fn sample_size(
         &mut self,
         level: i32,
         dict: &[u8],
         sample: &[u8],
     ) -> Result<usize, DeflateFailure> {
+        if level == 1 {
+            // What level 1 really runs (see `encode`).
+            self.sample_bytes.clear();
+            crate::lz77::encode(
+                &[sample],
+                dict,
+                1,
+                true,
+                usize::MAX,
+                &mut self.lz77,
+                &mut self.sample_bytes,
+            );
+            return Ok(self.sample_bytes.len());
+        }
         let state = reset_or_new(&mut self.state, level, !dict.is_empty());
         if !dict.is_empty() {
             state
