@@ -70,7 +70,7 @@ const NO_MATCH_PERMILLE: usize = 2;
 fn spread(data: &[u8], count: usize, len: usize) -> impl Iterator<Item = usize> {
     let room = data.len().saturating_sub(len);
     let count = if room == 0 { 1 } else { count };
-    (0..count).map(move |i| room * (2 * i + 1) / (2 * count) * usize::from(count > 1))
+    (0..count).map(move |i| room * (2 * i + 1) / (2 * count))
 }
 
 /// Thousandths of positions in `data` whose 4-byte string was seen before,
@@ -110,22 +110,25 @@ pub struct ChunkEncoder {
     state: Option<Deflate>,
     /// Output space for chunks, zeroed once and reused.
     out: OutBuf,
-    /// Output space for strategy samples.
-    sample_out: OutBuf,
-    /// The literal-only encoding of a sample.
+    /// A sample's encodings, to measure them.
     sample_bytes: Vec<u8>,
     /// Tables of the small-member encoder.
     lz77: crate::lz77::Scratch,
 }
 
-fn new_state(level: i32) -> Deflate {
-    Deflate::new_with_config(DeflateConfig {
+/// Raw deflate (no zlib wrapper), 32 KiB window, zlib's default memory.
+fn config(level: i32, strategy: Strategy) -> DeflateConfig {
+    DeflateConfig {
         level,
         method: Method::Deflated,
         window_bits: -15,
         mem_level: 8,
-        strategy: Strategy::Default,
-    })
+        strategy,
+    }
+}
+
+fn new_state(level: i32) -> Deflate {
+    Deflate::new_with_config(config(level, Strategy::Default))
 }
 
 /// A state ready for a new stream. A preset dictionary needs a brand-new
@@ -153,7 +156,6 @@ impl ChunkEncoder {
             state: None,
             sample_bytes: Vec::new(),
             out: OutBuf::default(),
-            sample_out: OutBuf::default(),
             lz77: crate::lz77::Scratch::default(),
         }
     }
@@ -166,30 +168,12 @@ impl ChunkEncoder {
         dict: &[u8],
         sample: &[u8],
     ) -> Result<usize, DeflateFailure> {
-        if level == 1 {
-            // What level 1 really runs (see `encode`).
-            self.sample_bytes.clear();
-            crate::lz77::encode(
-                &[sample],
-                dict,
-                1,
-                true,
-                usize::MAX,
-                &mut self.lz77,
-                &mut self.sample_bytes,
-            );
-            return Ok(self.sample_bytes.len());
-        }
-        let state = reset_or_new(&mut self.state, level, !dict.is_empty());
-        if !dict.is_empty() {
-            state
-                .set_dictionary(dict)
-                .map_err(|e| DeflateFailure(e.as_str().to_owned()))?;
-        }
-        self.sample_out
-            .reset(zlib_rs::compress_bound(sample.len()) + 64);
-        run(state, sample, &mut self.sample_out, DeflateFlush::Finish)?;
-        Ok(self.sample_out.pos)
+        let mut bytes = std::mem::take(&mut self.sample_bytes);
+        bytes.clear();
+        let result = self.search(level, dict, &[sample], true, &mut bytes);
+        let size = bytes.len();
+        self.sample_bytes = bytes;
+        result.map(|()| size)
     }
 
     /// Whether the match search is worth its time on this chunk.
@@ -264,13 +248,25 @@ impl ChunkEncoder {
             crate::huffman::encode(pieces, last, out);
             return Ok(());
         }
+        self.search(level, dict, pieces, last, out)
+    }
+
+    /// Compress with a match search: zlib's greedy rules at level 1 (zlib-rs's
+    /// level 1 codes with the fixed Huffman code, which makes float data
+    /// larger than stored), zlib-rs at levels 2-9.
+    fn search(
+        &mut self,
+        level: i32,
+        dict: &[u8],
+        pieces: &[&[u8]],
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DeflateFailure> {
         if level == 1 {
-            // zlib-rs's level 1 codes with the fixed Huffman code, which
-            // makes float data larger than stored; zlib's greedy level-1
-            // search with dynamic codes is what numpy users know.
             crate::lz77::encode(pieces, dict, 1, last, usize::MAX, &mut self.lz77, out);
             return Ok(());
         }
+        let total: usize = pieces.iter().map(|p| p.len()).sum();
         let state = reset_or_new(&mut self.state, level, !dict.is_empty());
         if !dict.is_empty() {
             let tail = &dict[dict.len().saturating_sub(WINDOW)..];
@@ -367,6 +363,16 @@ pub fn crc32(crc: u32, piece: &[u8]) -> u32 {
 /// CRC-32 of A‖B from CRC(A), CRC(B) and len(B).
 pub fn crc32_combine(a: u32, b: u32, len_b: u64) -> u32 {
     zlib_rs::crc32::crc32_combine(a, b, len_b)
+}
+
+/// Test helper: the size of `data` compressed by zlib-rs in one stream.
+#[cfg(test)]
+pub(crate) fn zlib_rs_size(data: &[u8], level: i32, strategy: Strategy) -> usize {
+    let mut z = Deflate::new_with_config(config(level, strategy));
+    let mut out = vec![0u8; zlib_rs::compress_bound(data.len()) + 64];
+    let status = z.compress(data, &mut out, DeflateFlush::Finish).unwrap();
+    assert_eq!(status, Status::StreamEnd);
+    z.total_out() as usize
 }
 
 /// Test helper: inflate a complete raw deflate stream of `expect` bytes.

@@ -28,19 +28,43 @@ const DIST_CODES: usize = 30;
 /// A symbol with this bit set is a match: distance << 8 | (length - 3).
 const MATCH_FLAG: u32 = 1 << 31;
 
-/// zlib's `configuration_table`: (good, lazy, nice, chain) per level, where
-/// `lazy` is the greedy levels' insertion limit.
-const CONFIG: [(usize, usize, usize, usize); 10] = [
-    (0, 0, 0, 0),
-    (4, 4, 8, 4),
-    (4, 5, 16, 8),
-    (4, 6, 32, 32),
-    (4, 4, 16, 16),
-    (8, 16, 32, 32),
-    (8, 16, 128, 128),
-    (8, 32, 128, 256),
-    (32, 128, 258, 1024),
-    (32, 258, 258, 4096),
+/// A level's match-search limits: zlib's `configuration_table` entry.
+#[derive(Clone, Copy)]
+struct Config {
+    /// Search a quarter of the chain once a match this long is in hand.
+    good: usize,
+    /// Lazy levels: do not look for a better match after one this long.
+    /// Greedy levels: the longest match whose positions are hashed.
+    lazy: usize,
+    /// Stop searching at a match this long.
+    nice: usize,
+    /// Chain entries tried per position.
+    chain: usize,
+}
+
+impl Config {
+    const fn new(good: usize, lazy: usize, nice: usize, chain: usize) -> Self {
+        Config {
+            good,
+            lazy,
+            nice,
+            chain,
+        }
+    }
+}
+
+/// zlib's table, by level.
+const CONFIG: [Config; 10] = [
+    Config::new(0, 0, 0, 0),
+    Config::new(4, 4, 8, 4),
+    Config::new(4, 5, 16, 8),
+    Config::new(4, 6, 32, 32),
+    Config::new(4, 4, 16, 16),
+    Config::new(8, 16, 32, 32),
+    Config::new(8, 16, 128, 128),
+    Config::new(8, 32, 128, 256),
+    Config::new(32, 128, 258, 1024),
+    Config::new(32, 258, 258, 4096),
 ];
 
 const LEN_BASE: [u16; 29] = [
@@ -153,7 +177,7 @@ impl Matcher<'_> {
         pos: usize,
         mut candidate: u32,
         best: usize,
-        (good, _, nice, chain): (usize, usize, usize, usize),
+        config: Config,
     ) -> (usize, usize) {
         let d = self.data;
         let max_len = MAX_MATCH.min(self.n - pos);
@@ -164,8 +188,12 @@ impl Matcher<'_> {
         if best >= max_len {
             return (0, 0);
         }
-        let mut chain = if best >= good { chain >> 2 } else { chain };
-        let nice = nice.min(max_len);
+        let mut chain = if best >= config.good {
+            config.chain >> 2
+        } else {
+            config.chain
+        };
+        let nice = config.nice.min(max_len);
         let mut found = (0, 0);
         let limit = pos.saturating_sub(MAX_DIST);
         let first = load32(d, pos) & 0xFF_FFFF;
@@ -293,14 +321,9 @@ fn matched(len: usize, dist: usize) -> u32 {
 }
 
 /// zlib's `deflate_fast`: take the longest match at each position.
-fn greedy(
-    m: &mut Matcher<'_>,
-    from: usize,
-    config: (usize, usize, usize, usize),
-    symbols: &mut Vec<u32>,
-) {
+fn greedy(m: &mut Matcher<'_>, from: usize, config: Config, symbols: &mut Vec<u32>) {
     let n = m.n;
-    let max_insert = config.1;
+    let max_insert = config.lazy;
     let mut pos = from;
     while pos < n {
         let head = m.insert(pos);
@@ -326,14 +349,9 @@ fn greedy(
 
 /// zlib's `deflate_slow`: a match is kept only if the next position does not
 /// start a longer one.
-fn lazy(
-    m: &mut Matcher<'_>,
-    from: usize,
-    config: (usize, usize, usize, usize),
-    symbols: &mut Vec<u32>,
-) {
+fn lazy(m: &mut Matcher<'_>, from: usize, config: Config, symbols: &mut Vec<u32>) {
     let n = m.n;
-    let max_lazy = config.1;
+    let max_lazy = config.lazy;
     let mut pos = from;
     let (mut prev_len, mut prev_dist) = (MIN_MATCH - 1, 0);
     let mut pending = false;
@@ -613,7 +631,7 @@ mod tests {
             let mut out = Vec::new();
             let cuts = [0, 1, 40_000, 40_001, 90_000, data.len()];
             for w in cuts.windows(2) {
-                let from = w[0].saturating_sub(WINDOW_FOR_TEST);
+                let from = w[0].saturating_sub(crate::deflate::WINDOW);
                 let last = w[1] == data.len();
                 encode(
                     &[&data[w[0]..w[1]]],
@@ -645,23 +663,11 @@ mod tests {
         }
     }
 
-    const WINDOW_FOR_TEST: usize = 32 * 1024;
-
     #[test]
     fn size_is_close_to_zlib_level_6() {
         let mut data = smooth(200_000);
         data.extend(noise(20_000, 256, 5));
-        let mut z = zlib_rs::Deflate::new_with_config(zlib_rs::DeflateConfig {
-            level: 6,
-            method: zlib_rs::Method::Deflated,
-            window_bits: -15,
-            mem_level: 8,
-            strategy: zlib_rs::Strategy::Default,
-        });
-        let mut theirs = vec![0u8; data.len() * 2];
-        z.compress(&data, &mut theirs, zlib_rs::DeflateFlush::Finish)
-            .unwrap();
-        let theirs = z.total_out() as usize;
+        let theirs = crate::deflate::zlib_rs_size(&data, 6, zlib_rs::Strategy::Default);
         let mut ours = Vec::new();
         encode(
             &[&data],
