@@ -88,6 +88,22 @@ libdeflate_deflate_compress(struct libdeflate_compressor *compressor,
 			    void *out, size_t out_nbytes_avail);
 
 /*
+ * fastnpz additions (see vendor/libdeflate/README.md): compress one chunk of a
+ * longer stream (no final block unless is_last; a sync flush at the end), and
+ * set the match search effort of levels 2-9.
+ */
+LIBDEFLATEAPI size_t
+libdeflate_deflate_compress_chunk(struct libdeflate_compressor *compressor,
+				  const void *in, size_t in_nbytes,
+				  void *out, size_t out_nbytes_avail,
+				  int is_last);
+
+LIBDEFLATEAPI void
+libdeflate_set_search_effort(struct libdeflate_compressor *compressor,
+			     unsigned max_search_depth,
+			     unsigned nice_match_length);
+
+/*
  * libdeflate_deflate_compress_bound() returns a worst-case upper bound on the
  * number of bytes of compressed data that may be produced by compressing any
  * buffer of length less than or equal to 'in_nbytes' using

@@ -467,6 +467,12 @@ struct libdeflate_compressor {
 	size_t max_passthrough_size;
 
 	/*
+	 * fastnpz: set while compressing a chunk that is not the last of its
+	 * stream, so that no block is marked final.
+	 */
+	bool nonfinal;
+
+	/*
 	 * The maximum search depth: consider at most this many potential
 	 * matches at each position
 	 */
@@ -1743,6 +1749,9 @@ deflate_flush_block(struct libdeflate_compressor *c,
 	ASSERT((bitbuf & ~(((bitbuf_t)1 << bitcount) - 1)) == 0);
 	ASSERT(out_next <= os->end);
 	ASSERT(!os->overflow);
+
+	/* fastnpz: a chunk that is not the stream's last ends with no final block. */
+	is_final_block = is_final_block && !c->nonfinal;
 
 	/* Precompute the precode items and build the precode. */
 	deflate_precompute_huffman_header(c);
@@ -3917,6 +3926,7 @@ libdeflate_alloc_compressor_ex(int compression_level,
 		       options->free_func : libdeflate_default_free_func;
 
 	c->compression_level = compression_level;
+	c->nonfinal = false;
 
 	/*
 	 * The higher the compression level, the more we should bother trying to
@@ -4069,6 +4079,92 @@ libdeflate_deflate_compress(struct libdeflate_compressor *c,
 
 	/* Return the compressed size in bytes. */
 	return os.next - (u8 *)out;
+}
+
+/*
+ * fastnpz: compress one chunk of a longer raw deflate stream.  With is_last
+ * nonzero this is libdeflate_deflate_compress().  Otherwise no block of the
+ * output is final, and the output ends with a sync flush: an empty stored
+ * block, so it ends byte-aligned with the bytes 00 00 FF FF.  Chunks
+ * compressed this way concatenate into one valid stream.  Returns the
+ * compressed size, or 0 if it does not fit in out_nbytes_avail.
+ */
+LIBDEFLATEAPI size_t
+libdeflate_deflate_compress_chunk(struct libdeflate_compressor *c,
+				  const void *in, size_t in_nbytes,
+				  void *out, size_t out_nbytes_avail,
+				  int is_last)
+{
+	struct deflate_output_bitstream os;
+	u8 *out_end = (u8 *)out + out_nbytes_avail;
+	size_t n;
+
+	if (is_last)
+		return libdeflate_deflate_compress(c, in, in_nbytes,
+						   out, out_nbytes_avail);
+
+	if (in_nbytes <= c->max_passthrough_size) {
+		/* One stored block (inputs this short fit in one), not final. */
+		if (out_nbytes_avail < 5 + in_nbytes)
+			return 0;
+		os.next = out;
+		*os.next++ = DEFLATE_BLOCKTYPE_UNCOMPRESSED << 1;
+		put_unaligned_le16(in_nbytes, os.next);
+		os.next += 2;
+		put_unaligned_le16(~in_nbytes, os.next);
+		os.next += 2;
+		memcpy(os.next, in, in_nbytes);
+		os.next += in_nbytes;
+		os.bitbuf = 0;
+		os.bitcount = 0;
+	} else {
+		os.bitbuf = 0;
+		os.bitcount = 0;
+		os.next = out;
+		os.end = out_end;
+		os.overflow = false;
+		c->nonfinal = true;
+		(*c->impl)(c, in, in_nbytes, &os);
+		c->nonfinal = false;
+		if (os.overflow)
+			return 0;
+	}
+
+	/*
+	 * The sync flush: BFINAL 0 and BTYPE 00 (three zero bits), padding to
+	 * a byte boundary, then LEN 0 and NLEN 0xFFFF.
+	 */
+	n = (os.bitcount + 3 + 7) / 8;
+	if (out_end - os.next < (ptrdiff_t)(n + 4))
+		return 0;
+	for (; n > 0; n--) {
+		*os.next++ = (u8)os.bitbuf;
+		os.bitbuf >>= 8;
+	}
+	*os.next++ = 0x00;
+	*os.next++ = 0x00;
+	*os.next++ = 0xFF;
+	*os.next++ = 0xFF;
+	return os.next - (u8 *)out;
+}
+
+/*
+ * fastnpz: change how hard the match finder of levels 2-9 searches, for
+ * efforts between libdeflate's levels.
+ */
+LIBDEFLATEAPI void
+libdeflate_set_search_effort(struct libdeflate_compressor *c,
+			     unsigned max_search_depth,
+			     unsigned nice_match_length)
+{
+	if (c->compression_level < 2 || c->compression_level > 9)
+		return;
+	c->max_search_depth = max_search_depth < 1 ? 1 : max_search_depth;
+	if (nice_match_length < DEFLATE_MIN_MATCH_LEN)
+		nice_match_length = DEFLATE_MIN_MATCH_LEN;
+	if (nice_match_length > DEFLATE_MAX_MATCH_LEN)
+		nice_match_length = DEFLATE_MAX_MATCH_LEN;
+	c->nice_match_length = nice_match_length;
 }
 
 LIBDEFLATEAPI void
