@@ -2,26 +2,42 @@
 //! compressing one chunk.
 //!
 //! A member's uncompressed stream is its `.npy` header followed by its data.
-//! Chunk `k` covers data bytes `[k * size, (k + 1) * size)`; the header rides
-//! along with chunk 0. Sizes are whole items so a strided gather never splits
-//! an element across chunks.
+//! Chunk `k` covers stream bytes `[k * CHUNK_SIZE, (k + 1) * CHUNK_SIZE)`, so
+//! every chunk but a member's last holds exactly `CHUNK_SIZE` bytes. That
+//! constant is part of the format: a reader that finds the sync-flush
+//! markers between chunks knows where each one's output belongs.
 
-use crate::deflate::{crc32, ChunkEncoder, DeflateFailure, WINDOW};
+use std::sync::OnceLock;
+
+use crate::encode::{crc32, Choice, ChunkEncoder, EncodeError};
 use crate::member::{LayoutError, Member};
+
+/// Uncompressed bytes in every chunk but a member's last (1 MiB). Large
+/// enough that starting a fresh stream per chunk costs about 0.1% of size,
+/// small enough to balance threads on arrays of a few MiB and to bound each
+/// thread's buffer.
+pub const CHUNK_SIZE: u64 = 1 << 20;
 
 /// One unit of parallel work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Chunk {
     /// Index of the member in the archive.
     pub member: usize,
-    /// First data byte covered.
+    /// First stream byte covered.
     pub start: u64,
-    /// One past the last data byte covered.
+    /// One past the last stream byte covered.
     pub end: u64,
-    /// Chunk 0 also carries the header and opens the member.
+    /// The first chunk opens the member (its local header goes first).
     pub first: bool,
     /// The last chunk finishes the member's deflate stream.
     pub last: bool,
+}
+
+impl Chunk {
+    /// Uncompressed bytes covered.
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
 }
 
 /// The compressed form of one chunk.
@@ -31,43 +47,52 @@ pub struct Compressed {
     pub bytes: Vec<u8>,
     /// CRC-32 of the chunk's uncompressed bytes.
     pub crc: u32,
-    /// Number of uncompressed bytes (header included for chunk 0).
+    /// Number of uncompressed bytes.
     pub len: u64,
-    /// The history the chunk was primed with (the data just before it).
-    pub dict: Vec<u8>,
-    /// The last (up to) 32 KiB of the chunk's data, as compressed.
-    pub tail: Vec<u8>,
 }
 
 /// Why a chunk could not be produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChunkError {
     /// The array layout could not be read.
     Layout(LayoutError),
     /// The encoder failed.
-    Deflate(DeflateFailure),
+    Encode(EncodeError),
+}
+
+impl From<EncodeError> for ChunkError {
+    fn from(e: EncodeError) -> Self {
+        ChunkError::Encode(e)
+    }
+}
+
+impl From<LayoutError> for ChunkError {
+    fn from(e: LayoutError) -> Self {
+        ChunkError::Layout(e)
+    }
 }
 
 impl std::fmt::Display for ChunkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ChunkError::Layout(e) => e.fmt(f),
-            ChunkError::Deflate(e) => e.fmt(f),
+            ChunkError::Encode(e) => e.fmt(f),
         }
     }
 }
 
-/// Split every member into chunks of about `chunk_size` data bytes, in
-/// archive order. Every member gets at least one chunk, even when empty.
-pub fn plan(members: &[Member<'_>], chunk_size: usize) -> Vec<Chunk> {
+impl std::error::Error for ChunkError {}
+
+/// Split every member's stream into chunks of `chunk_size` bytes, in archive
+/// order. Every member gets at least one chunk, even when empty.
+pub fn plan(members: &[Member<'_>], chunk_size: u64) -> Vec<Chunk> {
+    let step = chunk_size.max(1);
     let mut chunks = Vec::new();
     for (index, m) in members.iter().enumerate() {
-        let len = m.data.len();
-        let item = m.data.item_size() as u64;
-        let step = ((chunk_size as u64 / item).max(1)) * item;
-        let mut start = 0;
+        let len = m.len();
+        let mut start = 0u64;
         loop {
-            let end = (start + step).min(len);
+            let end = start.saturating_add(step).min(len);
             chunks.push(Chunk {
                 member: index,
                 start,
@@ -84,74 +109,68 @@ pub fn plan(members: &[Member<'_>], chunk_size: usize) -> Vec<Chunk> {
     chunks
 }
 
-/// Per-thread scratch: the encoder and a gather buffer for strided data.
+/// How each member is compressed, decided once per member by whichever
+/// thread gets to it first (the decision reads only the member, so it does
+/// not depend on which thread that is).
+pub struct Choices {
+    slots: Vec<OnceLock<Result<Choice, ChunkError>>>,
+}
+
+impl Choices {
+    /// Undecided, for `n` members.
+    pub fn new(n: usize) -> Self {
+        Choices {
+            slots: (0..n).map(|_| OnceLock::new()).collect(),
+        }
+    }
+}
+
+/// Per-thread scratch: the encoder and the buffer each chunk is read into.
 pub struct Worker {
     encoder: ChunkEncoder,
-    gather: Vec<u8>,
+    buffer: Vec<u8>,
 }
 
 impl Worker {
-    /// A worker for one compression setting.
+    /// A worker around one encoder.
     pub fn new(encoder: ChunkEncoder) -> Self {
         Worker {
             encoder,
-            gather: Vec::new(),
+            buffer: Vec::new(),
         }
     }
 
-    /// Compress one chunk of `member`, primed with the data before it.
+    /// Compress one chunk of `member`.
     pub fn compress(
         &mut self,
         member: &Member<'_>,
         chunk: &Chunk,
+        choices: &Choices,
     ) -> Result<Compressed, ChunkError> {
-        self.compress_primed(member, chunk, None)
-    }
-
-    /// Compress one chunk of `member`, primed with `dict` instead of
-    /// re-reading the data before it.
-    pub fn compress_after(
-        &mut self,
-        member: &Member<'_>,
-        chunk: &Chunk,
-        dict: &[u8],
-    ) -> Result<Compressed, ChunkError> {
-        self.compress_primed(member, chunk, Some(dict))
-    }
-
-    fn compress_primed(
-        &mut self,
-        member: &Member<'_>,
-        chunk: &Chunk,
-        given: Option<&[u8]>,
-    ) -> Result<Compressed, ChunkError> {
-        let len = (chunk.end - chunk.start) as usize;
-        let dict_start = match given {
-            Some(_) => chunk.start,
-            None => chunk.start.saturating_sub(WINDOW as u64),
+        let choice = match choices.slots.get(chunk.member) {
+            Some(slot) => *slot
+                .get_or_init(|| {
+                    self.encoder.choose(member.len(), |at, buf| {
+                        member.read_stream(at, buf).map_err(ChunkError::Layout)
+                    })
+                })
+                .as_ref()
+                .map_err(|e| *e)?,
+            None => return Err(ChunkError::Layout(LayoutError::OutOfBounds)),
         };
-        let dict_len = (chunk.start - dict_start) as usize;
-        let header: &[u8] = if chunk.first { &member.header } else { &[] };
-        // Read the chunk (and its history) once, into a per-thread buffer:
-        // the CRC, the compressed bytes and the next chunk's check all see
-        // the same bytes even if another thread is writing to the array.
-        self.gather.resize(dict_len + len, 0);
-        member
-            .data
-            .read_into(dict_start, &mut self.gather)
-            .map_err(ChunkError::Layout)?;
-        let (read_dict, body) = self.gather.split_at(dict_len);
-        let dict = given.unwrap_or(read_dict);
+        let len = usize::try_from(chunk.len()).map_err(|_| LayoutError::Overflow)?;
+        // Read the chunk once, into this thread's buffer: the CRC and the
+        // compressed bytes then see the same bytes even if another thread
+        // is writing to the array.
+        self.buffer.resize(len, 0);
+        member.read_stream(chunk.start, &mut self.buffer)?;
         let mut out = Compressed {
-            crc: crc32(crc32(0, header), body),
-            len: (header.len() + body.len()) as u64,
-            dict: dict.to_vec(),
-            tail: body[body.len().saturating_sub(WINDOW)..].to_vec(),
-            ..Compressed::default()
+            crc: crc32(0, &self.buffer),
+            len: chunk.len(),
+            bytes: Vec::new(),
         };
         self.encoder
-            .encode(dict, &[header, body], chunk.last, &mut out.bytes)
-            .map_err(ChunkError::Deflate)?;
+            .encode(choice, &self.buffer, chunk.last, &mut out.bytes)?;
         Ok(out)
     }
 }
@@ -159,7 +178,7 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::member::{Data, Strided};
+    use crate::member::{Data, Span, Strided};
 
     fn member(data: Data<'_>) -> Member<'_> {
         Member {
@@ -171,25 +190,38 @@ mod tests {
     }
 
     #[test]
-    fn plan_covers_each_member_once_in_item_sized_steps() {
+    fn plan_covers_each_member_once_in_equal_steps() {
         let bytes = vec![0u8; 1000];
         let span = vec![0u8; 4000];
-        let strided = Strided::new(&span, 0, &[100], &[24], 12).unwrap();
+        let strided = Strided::new(Span::from_slice(&span), 0, &[100], &[24], 12).unwrap();
         let members = vec![
-            member(Data::Contiguous(&bytes)),
-            member(Data::Contiguous(&[])),
+            member(Data::Contiguous(Span::from_slice(&bytes))),
+            member(Data::Contiguous(Span::from_slice(&[]))),
             member(Data::Strided(strided)),
         ];
         let chunks = plan(&members, 256);
         for (i, m) in members.iter().enumerate() {
             let mine: Vec<_> = chunks.iter().filter(|c| c.member == i).collect();
             assert!(mine[0].first && mine.last().unwrap().last);
-            assert_eq!(mine.last().unwrap().end, m.data.len());
+            assert_eq!(mine.last().unwrap().end, m.len());
             for w in mine.windows(2) {
                 assert_eq!(w[0].end, w[1].start);
-                assert_eq!(w[0].start % m.data.item_size() as u64, 0);
+                assert_eq!(w[0].len(), 256);
             }
         }
         assert_eq!(chunks.iter().filter(|c| c.member == 1).count(), 1);
+    }
+
+    #[test]
+    fn chunks_read_header_and_data_as_one_stream() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+        let m = member(Data::Contiguous(Span::from_slice(&data)));
+        let mut want = m.header.clone();
+        want.extend_from_slice(&data);
+        for start in [0u64, 3, 6, 7, 4000] {
+            let mut got = vec![0u8; 100];
+            m.read_stream(start, &mut got).unwrap();
+            assert_eq!(got, want[start as usize..start as usize + 100]);
+        }
     }
 }

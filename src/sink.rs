@@ -147,31 +147,6 @@ impl<S: Sink> Sink for Buffered<S> {
     }
 }
 
-/// An in-memory sink, for tests and for callers that want bytes.
-#[derive(Debug, Default)]
-pub struct VecSink(pub Vec<u8>);
-
-impl Sink for VecSink {
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.0.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn patch(&mut self, pos: u64, buf: &[u8]) -> io::Result<()> {
-        let at = usize::try_from(pos).map_err(io::Error::other)?;
-        let dst = self
-            .0
-            .get_mut(at..at + buf.len())
-            .ok_or_else(|| io::Error::other("patch beyond written data"))?;
-        dst.copy_from_slice(buf);
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A path opened for writing so that a failed write never loses the file
 /// that was there: bytes go to a temporary file in the same directory, which
 /// replaces the target only on [`PathTarget::commit`]. Dropping an
@@ -194,10 +169,13 @@ impl PathTarget {
     /// Open `path` the way zipfile's `open(path, "w+b")` would, but through
     /// a temporary file where that is safe.
     pub fn open(path: &std::path::Path) -> io::Result<Self> {
-        match atomic_destination(path) {
+        let destination = atomic_destination(path);
+        if let Some((_, Some(_))) = destination {
             // Replacing needs only the directory to be writable; numpy
             // writes the file itself, so a read-only file must stay an error.
-            Some((_, Some(_))) if let Err(e) = open_existing(path) => Err(e),
+            open_existing(path)?;
+        }
+        match destination {
             Some((dest, existing)) => match create_temp(&dest) {
                 Ok((temp, file)) => {
                     if let Some(meta) = existing {
@@ -228,11 +206,6 @@ impl PathTarget {
     /// The open file to write through.
     pub fn file(&self) -> io::Result<File> {
         self.file.try_clone()
-    }
-
-    /// Whether the write goes through a temporary file.
-    pub fn is_atomic(&self) -> bool {
-        self.rename.is_some()
     }
 
     /// Put the written file in place.
@@ -337,8 +310,40 @@ fn carry_over(file: &File, meta: &std::fs::Metadata) {
     }
 }
 
+/// An in-memory sink for tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Sink;
+    use std::io;
+
+    #[derive(Debug, Default)]
+    pub(crate) struct VecSink(pub Vec<u8>);
+
+    impl Sink for VecSink {
+        fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+            self.0.extend_from_slice(buf);
+            Ok(())
+        }
+
+        fn patch(&mut self, pos: u64, buf: &[u8]) -> io::Result<()> {
+            let at = usize::try_from(pos).map_err(io::Error::other)?;
+            let dst = self
+                .0
+                .get_mut(at..at + buf.len())
+                .ok_or_else(|| io::Error::other("patch beyond written data"))?;
+            dst.copy_from_slice(buf);
+            Ok(())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::VecSink;
     use super::*;
 
     #[test]
@@ -377,8 +382,8 @@ mod tests {
         }
         {
             let t = PathTarget::open(&path).unwrap();
-            assert!(t.is_atomic());
             t.file().unwrap().write_all(b"new").unwrap();
+            assert_eq!(temp_files(&dir).len(), 1, "writes go to a temporary file");
             // dropped without commit
         }
         assert_eq!(std::fs::read(&path).unwrap(), b"old");

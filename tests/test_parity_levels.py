@@ -20,7 +20,7 @@ import struct
 import numpy as np
 import pytest
 
-from fastnpz._fastnpz import DEFAULT_CHUNK as CHUNK
+from fastnpz._fastnpz import CHUNK_SIZE as CHUNK
 from npz_inspect import assert_bytes_identical, assert_full_parity, parse_zip, save_bytes
 
 LEVELS = range(10)

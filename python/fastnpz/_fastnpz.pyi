@@ -3,9 +3,9 @@
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["DEFAULT_CHUNK", "npy_header", "write_file", "write_path"]
+__all__ = ["CHUNK_SIZE", "npy_header", "write_file", "write_path"]
 
-DEFAULT_CHUNK: int
+CHUNK_SIZE: int
 
 _Member = tuple[bytes, bool, bytes, Any]
 

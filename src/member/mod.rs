@@ -1,17 +1,21 @@
 //! One archive member: its zip name, its `.npy` header and where its array
 //! bytes come from.
 //!
-//! Array bytes are borrowed, never copied whole. A contiguous array is one
-//! slice. A non-contiguous view is described by a slice that spans every byte
-//! the view can reach, plus shape and strides relative to the slice, so all
-//! reads stay bounds-checked safe Rust.
+//! Array bytes are borrowed, never copied whole: each chunk is copied once,
+//! into the compressing thread's buffer. A contiguous array is one `Span`. A
+//! non-contiguous view is a span over every byte the view can reach, plus
+//! shape and strides relative to it, so every read is bounds-checked.
+
+mod span;
+
+pub use span::Span;
 
 /// Where a member's data bytes come from.
 #[derive(Debug, Clone)]
 pub enum Data<'a> {
     /// Bytes already in the order they are written: a C- or F-contiguous
     /// buffer, or a pickle produced by Python.
-    Contiguous(&'a [u8]),
+    Contiguous(Span<'a>),
     /// A non-contiguous view, written in C order.
     Strided(Strided<'a>),
 }
@@ -25,29 +29,12 @@ impl Data<'_> {
         }
     }
 
-    /// True when the data part is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The item size to keep chunk boundaries on (1 for plain bytes).
-    pub fn item_size(&self) -> usize {
-        match self {
-            Data::Contiguous(_) => 1,
-            Data::Strided(v) => v.itemsize.max(1),
-        }
-    }
-
     /// Copy bytes `[start, start + out.len())` of the C-order stream into `out`.
     pub fn read_into(&self, start: u64, out: &mut [u8]) -> Result<(), LayoutError> {
         match self {
             Data::Contiguous(s) => {
                 let start = usize::try_from(start).map_err(|_| LayoutError::OutOfBounds)?;
-                let src = s
-                    .get(start..start + out.len())
-                    .ok_or(LayoutError::OutOfBounds)?;
-                out.copy_from_slice(src);
-                Ok(())
+                s.copy_to(start, out)
             }
             Data::Strided(v) => v.read_into(start, out),
         }
@@ -75,7 +62,7 @@ impl std::fmt::Display for LayoutError {
 /// A non-contiguous N-d view over a span of memory.
 #[derive(Debug, Clone)]
 pub struct Strided<'a> {
-    span: &'a [u8],
+    span: Span<'a>,
     /// Byte offset of element `[0, 0, ...]` inside `span`.
     origin: usize,
     shape: Vec<usize>,
@@ -87,7 +74,7 @@ impl<'a> Strided<'a> {
     /// Describe a view. `origin` is where element zero sits in `span`; every
     /// element any index can reach must lie inside `span`, or this fails.
     pub fn new(
-        span: &'a [u8],
+        span: Span<'a>,
         origin: usize,
         shape: &[usize],
         strides: &[isize],
@@ -177,12 +164,9 @@ impl<'a> Strided<'a> {
             let run_items = if inner_contig { items_left } else { 1 };
             let run_bytes = run_items * self.itemsize - skip;
             let take = run_bytes.min(out.len() - written);
-            let src_start = off as usize + skip;
-            let src = self
-                .span
-                .get(src_start..src_start + take)
-                .ok_or(LayoutError::OutOfBounds)?;
-            out[written..written + take].copy_from_slice(src);
+            let src_start = usize::try_from(off).map_err(|_| LayoutError::OutOfBounds)? + skip;
+            self.span
+                .copy_to(src_start, &mut out[written..written + take])?;
             written += take;
             skip = 0;
             // Advance the multi-index by the items consumed.
@@ -250,9 +234,19 @@ impl Member<'_> {
         self.header.len() as u64 + self.data.len()
     }
 
-    /// True when the member holds no bytes at all.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Copy bytes `[start, start + out.len())` of the member's stream (its
+    /// header, then its data) into `out`.
+    pub fn read_stream(&self, start: u64, out: &mut [u8]) -> Result<(), LayoutError> {
+        let header = self.header.len() as u64;
+        let mut filled = 0;
+        if start < header {
+            let from = start as usize;
+            let take = (self.header.len() - from).min(out.len());
+            out[..take].copy_from_slice(&self.header[from..from + take]);
+            filled = take;
+        }
+        let data_start = (start + filled as u64).saturating_sub(header);
+        self.data.read_into(data_start, &mut out[filled..])
     }
 }
 
@@ -296,7 +290,8 @@ mod tests {
             (0, vec![6], vec![24], 16),
         ];
         for (origin, shape, strides, item) in cases {
-            let view = Strided::new(&span, origin, &shape, &strides, item).unwrap();
+            let view =
+                Strided::new(Span::from_slice(&span), origin, &shape, &strides, item).unwrap();
             let want = naive(&span, origin, &shape, &strides, item);
             assert_eq!(view.nbytes(), want.len() as u64);
             for start in 0..want.len() {
@@ -317,10 +312,10 @@ mod tests {
     #[test]
     fn rejects_views_outside_the_span() {
         let span = [0u8; 64];
-        assert!(Strided::new(&span, 0, &[9], &[8], 8).is_err());
-        assert!(Strided::new(&span, 8, &[3], &[-8], 8).is_err());
-        assert!(Strided::new(&span, 0, &[0, 5], &[8, 8], 8).is_ok());
-        let v = Strided::new(&span, 0, &[2], &[16], 8).unwrap();
+        assert!(Strided::new(Span::from_slice(&span), 0, &[9], &[8], 8).is_err());
+        assert!(Strided::new(Span::from_slice(&span), 8, &[3], &[-8], 8).is_err());
+        assert!(Strided::new(Span::from_slice(&span), 0, &[0, 5], &[8, 8], 8).is_ok());
+        let v = Strided::new(Span::from_slice(&span), 0, &[2], &[16], 8).unwrap();
         let mut out = [0u8; 4];
         assert!(v.read_into(14, &mut out).is_err());
     }

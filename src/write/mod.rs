@@ -1,48 +1,48 @@
-//! Writing a whole archive: chunks are compressed by worker threads and
-//! written strictly in order by the calling thread, with at most `window`
-//! chunks in flight, so memory stays bounded whatever the array sizes.
+//! Writing a whole archive: chunks are compressed by worker threads
+//! (`pool`) and written strictly in order by the calling thread
+//! (`zip_writer`), with a bounded number of jobs in flight, so memory stays
+//! bounded whatever the array sizes.
+
+mod pool;
+mod zip_writer;
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::io;
 use std::ops::Range;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Duration;
 
-use crate::chunk::{plan, ChunkError, Compressed, Worker};
-use crate::deflate::{crc32_combine, ChunkEncoder, Compression};
+use crate::chunk::{plan, Choices, Chunk, ChunkError, Compressed, Worker, CHUNK_SIZE};
+use crate::encode::{ChunkEncoder, Compression};
 use crate::member::Member;
 use crate::sink::Sink;
-use crate::zip_record::{self, Entry, FLAG_DATA_DESCRIPTOR, FLAG_UTF8};
-
-/// Uncompressed bytes per chunk. Large enough that the per-chunk sync flush
-/// and cold dictionary cost well under 0.1%, small enough to balance
-/// threads on arrays of a few MiB.
-pub const DEFAULT_CHUNK: usize = 1 << 20;
+use pool::{ordered_map, WorkerGrant};
+pub use pool::{usable_cores, Panicked};
+use zip_writer::ZipWriter;
 
 /// Uncompressed bytes grouped into one job when members are small: enough to
-/// make thread hand-offs rare, few enough to keep both cores busy to the end.
-const JOB_BYTES: usize = 256 * 1024;
+/// make thread hand-offs rare, few enough to keep every core busy to the end.
+const JOB_BYTES: u64 = 256 * 1024;
+/// Jobs a worker may run ahead of the writer, per worker.
+const AHEAD_PER_WORKER: usize = 4;
 
 /// How to write.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// Stored or deflated, and at which level.
     pub compression: Compression,
-    /// Worker threads (1 compresses on the calling thread).
+    /// Most worker threads to use (never more than the usable cores; 1
+    /// compresses on the calling thread).
     pub threads: usize,
-    /// Uncompressed bytes per chunk.
-    pub chunk_size: usize,
+    /// Uncompressed bytes per chunk: `CHUNK_SIZE`, the format's constant,
+    /// except in tests.
+    pub chunk_size: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            compression: Compression::Deflated(6),
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            chunk_size: DEFAULT_CHUNK,
+            compression: Compression::Deflated(crate::encode::DEFAULT_LEVEL),
+            threads: usable_cores(),
+            chunk_size: CHUNK_SIZE,
         }
     }
 }
@@ -67,41 +67,59 @@ impl Start {
     }
 }
 
+/// The caller's tick asked the write to stop (a signal, or its progress
+/// callback failed); the caller keeps the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop;
+
 /// Why an archive could not be written.
 #[derive(Debug)]
 pub enum Error {
-    /// The sink failed, or the caller's tick asked to stop.
-    Io(io::Error),
-    /// A chunk could not be compressed.
+    /// The output failed.
+    Sink(io::Error),
+    /// The caller's tick asked to stop.
+    Stopped,
+    /// A chunk could not be read or compressed.
     Chunk(ChunkError),
-    /// A worker panicked; the message is kept for the error report.
+    /// A worker panicked.
     Panic(String),
+    /// An internal invariant broke (a bug in fastnpz, not in the input).
+    Internal(&'static str),
 }
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::Io(e) => e.fmt(f),
+            Error::Sink(e) => e.fmt(f),
+            Error::Stopped => f.write_str("stopped by the caller"),
             Error::Chunk(e) => e.fmt(f),
-            Error::Panic(m) => write!(f, "internal error in fastnpz worker: {m}"),
+            Error::Panic(m) => write!(f, "internal error in a fastnpz worker: {m}"),
+            Error::Internal(m) => write!(f, "internal error in fastnpz: {m}"),
         }
     }
 }
 
 impl std::error::Error for Error {}
 
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Self {
-        Error::Io(e)
+impl From<Panicked> for Error {
+    fn from(p: Panicked) -> Self {
+        Error::Panic(p.0)
     }
 }
 
-/// Called from the writing thread between chunks, at least every 50 ms while
-/// waiting, with (uncompressed bytes done, total). An error stops the write.
-pub type Tick<'t> = &'t mut dyn FnMut(u64, u64) -> io::Result<()>;
+impl From<Stop> for Error {
+    fn from(_: Stop) -> Self {
+        Error::Stopped
+    }
+}
+
+/// Called from the writing thread between jobs, and at least every 50 ms
+/// while it waits, with (uncompressed bytes done, total). `Err(Stop)` stops
+/// the write.
+pub type Tick<'t> = &'t mut dyn FnMut(u64, u64) -> Result<(), Stop>;
 
 /// Write `members` as a zip archive to `sink`. Returns the number of bytes
-/// written. Nothing is written after a failure.
+/// written. Nothing more is written after a failure.
 pub fn write_archive(
     members: &[Member<'_>],
     sink: &mut dyn Sink,
@@ -109,19 +127,20 @@ pub fn write_archive(
     options: &Options,
     tick: Tick<'_>,
 ) -> Result<u64, Error> {
-    let mut writer = ArchiveWriter::new(members, sink, start, options.compression);
-    let chunks = plan(members, options.chunk_size.max(1));
-    let jobs = group(members, &chunks, JOB_BYTES.min(options.chunk_size.max(1)));
-    let wanted = options.threads.max(1).min(jobs.len().max(1));
-    let grant = WorkerGrant::acquire(wanted);
-    let threads = grant.threads;
+    let mut writer = ZipWriter::new(members, sink, start, options.compression);
+    let chunk_size = options.chunk_size.max(1);
+    let chunks = plan(members, chunk_size);
+    let jobs = group(&chunks, JOB_BYTES.min(chunk_size));
+    let choices = Choices::new(members.len());
+    let grant = WorkerGrant::acquire(options.threads.max(1).min(jobs.len().max(1)));
+    let threads = grant.threads();
     let total: u64 = members.iter().map(Member::len).sum();
     let done = Cell::new(0u64);
     {
         let work = |j: usize, w: &mut Worker| -> Result<Vec<Compressed>, ChunkError> {
             chunks[jobs[j].clone()]
                 .iter()
-                .map(|c| w.compress(&members[c.member], c))
+                .map(|c| w.compress(&members[c.member], c, &choices))
                 .collect()
         };
         let mut consume = |j: usize, r: Result<Vec<Compressed>, ChunkError>| -> Result<(), Error> {
@@ -132,10 +151,11 @@ pub fn write_archive(
             Ok(())
         };
         let make = || Worker::new(ChunkEncoder::new(options.compression));
-        let mut tick_between = |_: usize| tick(done.get(), total);
+        let mut tick_between = |_: usize| tick(done.get(), total).map_err(Error::from);
         ordered_map(
             jobs.len(),
             threads,
+            AHEAD_PER_WORKER * threads,
             make,
             work,
             &mut consume,
@@ -146,63 +166,16 @@ pub fn write_archive(
     writer.finish()
 }
 
-/// Worker threads running across all concurrent calls in this process.
-static ACTIVE_WORKERS: AtomicUsize = AtomicUsize::new(0);
-
-/// A share of the machine's cores for one call. Concurrent calls (say, 16
-/// Python threads saving at once) split the cores between them instead of
-/// each starting a full set of workers; every call gets at least one, so
-/// none waits. Output does not depend on the thread count, only speed does.
-struct WorkerGrant {
-    threads: usize,
-}
-
-impl WorkerGrant {
-    fn acquire(wanted: usize) -> Self {
-        let cap = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let limit = cap.max(wanted);
-        let mut current = ACTIVE_WORKERS.load(Ordering::Relaxed);
-        loop {
-            let free = limit.saturating_sub(current);
-            let threads = wanted.min(free).max(1);
-            match ACTIVE_WORKERS.compare_exchange_weak(
-                current,
-                current + threads,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return WorkerGrant { threads },
-                Err(now) => current = now,
-            }
-        }
-    }
-}
-
-impl Drop for WorkerGrant {
-    fn drop(&mut self) {
-        ACTIVE_WORKERS.fetch_sub(self.threads, Ordering::AcqRel);
-    }
-}
-
 /// Group consecutive chunks into jobs of about `target` uncompressed bytes,
 /// so thousands of small members cost tens of thread hand-offs, not
 /// thousands. A chunk of `target` bytes or more is a job of its own.
-fn group(
-    members: &[Member<'_>],
-    chunks: &[crate::chunk::Chunk],
-    target: usize,
-) -> Vec<Range<usize>> {
+fn group(chunks: &[Chunk], target: u64) -> Vec<Range<usize>> {
     let mut jobs = Vec::new();
     let mut start = 0;
     let mut bytes = 0u64;
     for (i, c) in chunks.iter().enumerate() {
-        let header = if c.first {
-            members[c.member].header.len() as u64
-        } else {
-            0
-        };
-        bytes += c.end - c.start + header;
-        if bytes >= target as u64 {
+        bytes += c.len();
+        if bytes >= target {
             jobs.push(start..i + 1);
             start = i + 1;
             bytes = 0;
@@ -214,280 +187,11 @@ fn group(
     jobs
 }
 
-/// State of the in-order writer.
-struct ArchiveWriter<'m, 's> {
-    members: &'m [Member<'m>],
-    sink: &'s mut dyn Sink,
-    pos: u64,
-    seekable: bool,
-    current: Option<Entry>,
-    entries: Vec<Entry>,
-    /// The current member's last 32 KiB of data as written, which the next
-    /// chunk must have been primed with.
-    history: Vec<u8>,
-    /// Recompresses a chunk on this thread when its priming was stale.
-    fallback: Option<Worker>,
-    compression: Compression,
-}
-
-impl<'m, 's> ArchiveWriter<'m, 's> {
-    fn new(
-        members: &'m [Member<'m>],
-        sink: &'s mut dyn Sink,
-        start: Start,
-        c: Compression,
-    ) -> Self {
-        let (pos, seekable) = match start {
-            Start::Seekable(p) => (p, true),
-            Start::Unseekable(p) => (p, false),
-        };
-        ArchiveWriter {
-            members,
-            sink,
-            pos,
-            seekable,
-            current: None,
-            entries: Vec::with_capacity(members.len()),
-            history: Vec::new(),
-            fallback: None,
-            compression: c,
-        }
-    }
-
-    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.sink.write_all(bytes)?;
-        self.pos += bytes.len() as u64;
-        Ok(())
-    }
-
-    fn chunk(&mut self, chunk: &crate::chunk::Chunk, c: Compressed) -> Result<(), Error> {
-        let c = self.consistent(chunk, c)?;
-        if chunk.first {
-            let m = &self.members[chunk.member];
-            let mut flags = if m.utf8 { FLAG_UTF8 } else { 0 };
-            if !self.seekable {
-                flags |= FLAG_DATA_DESCRIPTOR;
-            }
-            let entry = Entry {
-                name: m.name.clone(),
-                flags,
-                method: self.compression.method(),
-                crc: 0,
-                compressed: 0,
-                uncompressed: 0,
-                header_offset: self.pos,
-            };
-            // Placeholder sizes, as zipfile writes before it knows them.
-            self.put(&zip_record::local_header(&entry))?;
-            self.current = Some(entry);
-        }
-        let mut entry = self
-            .current
-            .take()
-            .ok_or_else(|| io::Error::other("chunk out of order"))?;
-        entry.crc = crc32_combine(entry.crc, c.crc, c.len);
-        entry.uncompressed += c.len;
-        entry.compressed += c.bytes.len() as u64;
-        self.put(&c.bytes)?;
-        if chunk.last {
-            if self.seekable {
-                self.sink
-                    .patch(entry.header_offset, &zip_record::local_header(&entry))?;
-            } else {
-                self.put(&zip_record::data_descriptor(&entry))?;
-            }
-            self.entries.push(entry);
-        } else {
-            self.current = Some(entry);
-        }
-        Ok(())
-    }
-
-    /// A chunk primed with history other than what the decoder will have
-    /// seen (the array changed between two reads of the same bytes) would
-    /// decode to bytes its CRC does not match: compress it again, primed
-    /// with the history actually written. Without concurrent writers this
-    /// never happens.
-    fn consistent(
-        &mut self,
-        chunk: &crate::chunk::Chunk,
-        c: Compressed,
-    ) -> Result<Compressed, Error> {
-        if chunk.first {
-            self.history.clear();
-        }
-        let c = if !chunk.first && c.dict != self.history {
-            let compression = self.compression;
-            let worker = self
-                .fallback
-                .get_or_insert_with(|| Worker::new(ChunkEncoder::new(compression)));
-            worker
-                .compress_after(&self.members[chunk.member], chunk, &self.history)
-                .map_err(Error::Chunk)?
-        } else {
-            c
-        };
-        self.history.extend_from_slice(&c.tail);
-        let excess = self.history.len().saturating_sub(crate::deflate::WINDOW);
-        self.history.drain(..excess);
-        Ok(c)
-    }
-
-    fn finish(mut self) -> Result<u64, Error> {
-        let start = self.entries.first().map_or(self.pos, |e| e.header_offset);
-        let cd_offset = self.pos;
-        let entries = std::mem::take(&mut self.entries);
-        for e in &entries {
-            self.put(&zip_record::central_entry(e))?;
-        }
-        let end = zip_record::end_records(entries.len() as u64, cd_offset, self.pos);
-        self.put(&end)?;
-        self.sink.flush()?;
-        Ok(self.pos - start)
-    }
-}
-
-struct Queue<R> {
-    next: usize,
-    consumed: usize,
-    ready: BTreeMap<usize, R>,
-    stop: bool,
-}
-
-struct Shared<R> {
-    queue: Mutex<Queue<R>>,
-    work_cv: Condvar,
-    done_cv: Condvar,
-}
-
-impl<R> Shared<R> {
-    fn lock(&self) -> MutexGuard<'_, Queue<R>> {
-        // A poisoned lock only means a worker panicked while holding it; the
-        // queue itself is still consistent, and the panic is reported anyway.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// Run `work(i)` for `i in 0..n` on `threads` threads and hand the results to
-/// `consume` in index order on the calling thread. Workers run at most
-/// `4 * threads` jobs ahead of the consumer.
-fn ordered_map<W, R>(
-    n: usize,
-    threads: usize,
-    make: impl Fn() -> W + Sync,
-    work: impl Fn(usize, &mut W) -> R + Sync,
-    consume: &mut dyn FnMut(usize, R) -> Result<(), Error>,
-    tick: &mut dyn FnMut(usize) -> io::Result<()>,
-) -> Result<(), Error>
-where
-    R: Send,
-{
-    if threads <= 1 {
-        let mut w = make();
-        for i in 0..n {
-            tick(i)?;
-            let r = catch_unwind(AssertUnwindSafe(|| work(i, &mut w))).map_err(panic_message)?;
-            consume(i, r)?;
-        }
-        return Ok(());
-    }
-    let window = 4 * threads;
-    let shared = Shared {
-        queue: Mutex::new(Queue {
-            next: 0,
-            consumed: 0,
-            ready: BTreeMap::new(),
-            stop: false,
-        }),
-        work_cv: Condvar::new(),
-        done_cv: Condvar::new(),
-    };
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| worker_loop(&shared, n, window, &make, &work));
-        }
-        let result = drain_in_order(&shared, n, consume, tick);
-        let mut q = shared.lock();
-        q.stop = true;
-        drop(q);
-        shared.work_cv.notify_all();
-        result
-    })
-}
-
-fn worker_loop<W, R>(
-    shared: &Shared<Result<R, Error>>,
-    n: usize,
-    window: usize,
-    make: &(impl Fn() -> W + Sync),
-    work: &(impl Fn(usize, &mut W) -> R + Sync),
-) {
-    let mut w = make();
-    loop {
-        let mut q = shared.lock();
-        while !q.stop && q.next < n && q.next >= q.consumed + window {
-            q = shared.work_cv.wait(q).unwrap_or_else(|e| e.into_inner());
-        }
-        if q.stop || q.next >= n {
-            return;
-        }
-        let i = q.next;
-        q.next += 1;
-        drop(q);
-        let r = catch_unwind(AssertUnwindSafe(|| work(i, &mut w))).map_err(panic_message);
-        let failed = r.is_err();
-        let mut q = shared.lock();
-        q.ready.insert(i, r);
-        drop(q);
-        shared.done_cv.notify_all();
-        if failed {
-            // The worker's state may be inconsistent after a panic.
-            return;
-        }
-    }
-}
-
-fn drain_in_order<R>(
-    shared: &Shared<Result<R, Error>>,
-    n: usize,
-    consume: &mut dyn FnMut(usize, R) -> Result<(), Error>,
-    tick: &mut dyn FnMut(usize) -> io::Result<()>,
-) -> Result<(), Error> {
-    for i in 0..n {
-        let r = loop {
-            let mut q = shared.lock();
-            if let Some(r) = q.ready.remove(&i) {
-                q.consumed = i + 1;
-                break r;
-            }
-            let (q, _) = shared
-                .done_cv
-                .wait_timeout(q, Duration::from_millis(50))
-                .unwrap_or_else(|e| e.into_inner());
-            drop(q);
-            tick(i)?;
-        };
-        shared.work_cv.notify_all();
-        tick(i)?;
-        consume(i, r?)?;
-    }
-    Ok(())
-}
-
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> Error {
-    let msg = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".to_owned());
-    Error::Panic(msg)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::member::{Data, Strided};
-    use crate::sink::VecSink;
+    use crate::member::{Data, Span, Strided};
+    use crate::sink::testing::VecSink;
     use std::io::{Cursor, Read};
 
     fn members<'a>(big: &'a [u8], span: &'a [u8]) -> Vec<Member<'a>> {
@@ -496,30 +200,35 @@ mod tests {
                 name: b"big.npy".to_vec(),
                 utf8: false,
                 header: b"\x93NUMPY-ish header".to_vec(),
-                data: Data::Contiguous(big),
+                data: Data::Contiguous(Span::from_slice(big)),
             },
             Member {
                 name: "\u{00e9}t\u{00e9}.npy".as_bytes().to_vec(),
                 utf8: true,
                 header: Vec::new(),
-                data: Data::Contiguous(&[]),
+                data: Data::Contiguous(Span::from_slice(&[])),
             },
             Member {
                 name: b"view.npy".to_vec(),
                 utf8: false,
                 header: b"h".to_vec(),
                 data: Data::Strided(
-                    Strided::new(span, span.len() - 24, &[500, 3], &[-40, 8], 8).unwrap(),
+                    Strided::new(
+                        Span::from_slice(span),
+                        span.len() - 24,
+                        &[500, 3],
+                        &[-40, 8],
+                        8,
+                    )
+                    .unwrap(),
                 ),
             },
         ]
     }
 
     fn expected(m: &Member<'_>) -> Vec<u8> {
-        let mut v = m.header.clone();
-        let mut d = vec![0u8; m.data.len() as usize];
-        m.data.read_into(0, &mut d).unwrap();
-        v.extend_from_slice(&d);
+        let mut v = vec![0u8; m.len() as usize];
+        m.read_stream(0, &mut v).unwrap();
         v
     }
 
@@ -539,6 +248,7 @@ mod tests {
         for (compression, threads, start, prefix) in [
             (Compression::Deflated(6), 2, Start::Seekable(0), &b""[..]),
             (Compression::Deflated(1), 1, Start::Unseekable(0), &b""[..]),
+            (Compression::Deflated(0), 2, Start::Seekable(0), &b""[..]),
             (Compression::Stored, 3, Start::Seekable(5), &b"PREFX"[..]),
         ] {
             let opts = Options {
@@ -564,49 +274,52 @@ mod tests {
         let big: Vec<u8> = (0..2_500_000u32).map(|i| (i / 3) as u8).collect();
         let span = vec![1u8; 20_000];
         let ms = members(&big, &span);
-        let opts = |threads| Options {
-            compression: Compression::Deflated(6),
-            threads,
-            chunk_size: 300_000,
-        };
-        let one = write(&ms, Start::Seekable(0), opts(1), b"");
-        assert_eq!(one, write(&ms, Start::Seekable(0), opts(2), b""));
-        assert_eq!(one, write(&ms, Start::Seekable(0), opts(7), b""));
+        for level in [1, 6, 9] {
+            let opts = |threads| Options {
+                compression: Compression::Deflated(level),
+                threads,
+                chunk_size: CHUNK_SIZE,
+            };
+            let one = write(&ms, Start::Seekable(0), opts(1), b"");
+            assert_eq!(one, write(&ms, Start::Seekable(0), opts(2), b""));
+            assert_eq!(one, write(&ms, Start::Seekable(0), opts(7), b""));
+        }
     }
 
     #[test]
-    fn a_chunk_primed_with_stale_history_is_compressed_again() {
-        let data: Vec<u8> = (0..300_000u32)
-            .map(|i| (i % 97) as u8 ^ (i >> 12) as u8)
-            .collect();
+    fn non_final_chunks_hold_exactly_chunk_size_bytes() {
+        let big: Vec<u8> = crate::encode::testing::smooth(3 * CHUNK_SIZE as usize + 999);
         let ms = vec![Member {
             name: b"a.npy".to_vec(),
             utf8: false,
-            header: b"H".to_vec(),
-            data: Data::Contiguous(&data),
+            header: b"HEADER".to_vec(),
+            data: Data::Contiguous(Span::from_slice(&big)),
         }];
-        let chunks = plan(&ms, 100_000);
-        let mut sink = VecSink::default();
-        let mut writer =
-            ArchiveWriter::new(&ms, &mut sink, Start::Seekable(0), Compression::Deflated(6));
-        let mut worker = Worker::new(ChunkEncoder::new(Compression::Deflated(6)));
-        for c in &chunks {
-            let mut out = worker.compress(&ms[0], c).unwrap();
-            if !c.first {
-                // As if the array changed between the previous chunk's read
-                // of these bytes and this chunk's read of its history.
-                let stale: Vec<u8> = out.dict.iter().map(|b| b ^ 0x5A).collect();
-                out = worker.compress_after(&ms[0], c, &stale).unwrap();
-            }
-            writer.chunk(c, out).unwrap();
+        let bytes = write(&ms, Start::Seekable(0), Options::default(), b"");
+        // Inflate the member's stream chunk by chunk, splitting at the
+        // sync-flush markers: each non-final piece is exactly CHUNK_SIZE.
+        let name = 30 + 5 + 20;
+        let body = &bytes[name..];
+        let cuts: Vec<usize> = body
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == crate::encode::bits::SYNC_MARKER)
+            .map(|(i, _)| i + 4)
+            .collect();
+        assert_eq!(cuts.len(), 3);
+        let mut starts = vec![0];
+        starts.extend(&cuts);
+        for (k, w) in starts.windows(2).enumerate() {
+            let mut inf = zlib_rs::Inflate::new(false, 15);
+            let mut out = vec![0u8; CHUNK_SIZE as usize + 10];
+            inf.decompress(
+                &body[w[0]..w[1]],
+                &mut out,
+                zlib_rs::InflateFlush::SyncFlush,
+            )
+            .unwrap();
+            assert_eq!(inf.total_out(), CHUNK_SIZE, "chunk {k}");
         }
-        writer.finish().unwrap();
-        let mut zip = zip::ZipArchive::new(Cursor::new(sink.0)).unwrap();
-        let mut got = Vec::new();
-        zip.by_index(0).unwrap().read_to_end(&mut got).unwrap();
-        let mut want = b"H".to_vec();
-        want.extend_from_slice(&data);
-        assert_eq!(got, want);
     }
 
     #[test]
@@ -631,12 +344,12 @@ mod tests {
         let r = write_archive(&ms, &mut sink, Start::Seekable(0), &opts, &mut |_, _| {
             calls += 1;
             if calls > 3 {
-                Err(io::Error::new(io::ErrorKind::Interrupted, "stop"))
+                Err(Stop)
             } else {
                 Ok(())
             }
         });
-        assert!(matches!(r, Err(Error::Io(e)) if e.kind() == io::ErrorKind::Interrupted));
+        assert!(matches!(r, Err(Error::Stopped)));
         assert!(sink.0.len() < 1_000_000);
     }
 }
@@ -644,8 +357,8 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::member::{Data, Strided};
-    use crate::sink::VecSink;
+    use crate::member::{Data, Span, Strided};
+    use crate::sink::testing::VecSink;
     use proptest::prelude::*;
     use std::io::{Cursor, Read};
 
@@ -657,7 +370,7 @@ mod properties {
         #[test]
         fn every_archive_reads_back(
             sizes in proptest::collection::vec(0usize..200_000, 0..5),
-            chunk in 1usize..70_000,
+            chunk in 1u64..70_000,
             threads in 1usize..4,
             level in 0u8..10,
             seekable in any::<bool>(),
@@ -673,10 +386,10 @@ mod properties {
                 .enumerate()
                 .map(|(k, d)| {
                     let data = if k % 2 == 0 {
-                        Data::Contiguous(d)
+                        Data::Contiguous(Span::from_slice(d))
                     } else {
                         let items = d.len() / (4 * step);
-                        let view = Strided::new(d, 0, &[items], &[(4 * step) as isize], 4).unwrap();
+                        let view = Strided::new(Span::from_slice(d), 0, &[items], &[(4 * step) as isize], 4).unwrap();
                         Data::Strided(view)
                     };
                     Member {
@@ -694,10 +407,8 @@ mod properties {
             let mut zip = zip::ZipArchive::new(Cursor::new(sink.0)).unwrap();
             prop_assert_eq!(zip.len(), members.len());
             for (i, m) in members.iter().enumerate() {
-                let mut want = m.header.clone();
-                let mut body = vec![0u8; m.data.len() as usize];
-                m.data.read_into(0, &mut body).unwrap();
-                want.extend_from_slice(&body);
+                let mut want = vec![0u8; m.len() as usize];
+                m.read_stream(0, &mut want).unwrap();
                 let mut got = Vec::new();
                 zip.by_index(i).unwrap().read_to_end(&mut got).unwrap();
                 prop_assert_eq!(got, want);

@@ -1,0 +1,3 @@
+//! The `.npy` format's header, as numpy writes it.
+
+pub mod header;

@@ -1,0 +1,183 @@
+//! `write_path` and `write_file`: the archive writer with the GIL released.
+
+use std::time::{Duration, Instant};
+
+use numpy::PyUntypedArray;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+
+use super::borrow::{borrow_array, pin_memory};
+use super::errors::{os_error, write_error};
+use super::file_sink::PyFileSink;
+use crate::encode::Compression;
+use crate::member::{Data, Member, Span};
+use crate::sink::{Buffered, FileSink, PathTarget};
+use crate::write::{self, Options, Start, Stop};
+
+/// Coalesce writes to this size before handing them to the output.
+const WRITE_BUFFER: usize = 1 << 20;
+/// How often a long write checks for Ctrl-C and reports progress.
+const SIGNAL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// One member as the Python layer hands it over: encoded name, UTF-8
+/// flag, `.npy` header, and the payload (an ndarray, or pickle bytes).
+pub type MemberArg<'py> = (Vec<u8>, bool, Vec<u8>, Bound<'py, PyAny>);
+
+/// What a payload borrows from while the GIL is released.
+enum Payload<'py> {
+    Array(Bound<'py, PyUntypedArray>),
+    Bytes(PyBackedBytes),
+}
+
+fn payload(obj: Bound<'_, PyAny>) -> PyResult<Payload<'_>> {
+    match obj.cast_into::<PyUntypedArray>() {
+        Ok(arr) => Ok(Payload::Array(arr)),
+        Err(e) => Ok(Payload::Bytes(e.into_inner().extract()?)),
+    }
+}
+
+fn compression(level: i32) -> PyResult<Compression> {
+    match level {
+        -1 => Ok(Compression::Stored),
+        0..=9 => Ok(Compression::Deflated(level as u8)),
+        _ => Err(PyValueError::new_err(format!(
+            "level must be between 0 and 9, got {level}"
+        ))),
+    }
+}
+
+/// Borrow every member, release the GIL and write. Returns the archive's
+/// size, or the exception to raise.
+fn run<S: crate::sink::Sink + Send>(
+    py: Python<'_>,
+    members: Vec<MemberArg<'_>>,
+    sink: &mut S,
+    start: Start,
+    level: i32,
+    threads: usize,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<u64> {
+    let options = Options {
+        compression: compression(level)?,
+        threads: threads.max(1),
+        ..Options::default()
+    };
+    // Payloads stay referenced (and their memory pinned) for the whole
+    // write; names and headers move into the members.
+    let mut payloads = Vec::with_capacity(members.len());
+    let mut labels = Vec::with_capacity(members.len());
+    let mut pins = Vec::new();
+    for (name, utf8, header, obj) in members {
+        let p = payload(obj)?;
+        if let Payload::Array(a) = &p {
+            pins.extend(pin_memory(a)?);
+        }
+        payloads.push(p);
+        labels.push((name, utf8, header));
+    }
+    let mut borrowed = Vec::with_capacity(payloads.len());
+    for ((name, utf8, header), p) in labels.into_iter().zip(&payloads) {
+        let data = match p {
+            Payload::Array(a) => borrow_array(a)?,
+            Payload::Bytes(b) => Data::Contiguous(Span::from_slice(b)),
+        };
+        borrowed.push(Member {
+            name,
+            utf8,
+            header,
+            data,
+        });
+    }
+    let mut stopped: Option<PyErr> = None;
+    let result = py.detach(|| {
+        let mut last_check = Instant::now();
+        // Signals and the progress callback, from this (the calling)
+        // thread: every 50 ms, and once more when everything is done.
+        let mut tick = |done: u64, total: u64| -> Result<(), Stop> {
+            if done < total && last_check.elapsed() < SIGNAL_INTERVAL {
+                return Ok(());
+            }
+            last_check = Instant::now();
+            Python::attach(|py| {
+                py.check_signals()?;
+                if let Some(callback) = &progress {
+                    callback.call1(py, (done, total))?;
+                }
+                Ok(())
+            })
+            .map_err(|e: PyErr| {
+                stopped = Some(e);
+                Stop
+            })
+        };
+        write::write_archive(&borrowed, sink, start, &options, &mut tick)
+    });
+    drop(borrowed);
+    drop(payloads);
+    drop(pins);
+    result.map_err(|e| write_error(e, stopped.take()))
+}
+
+/// Write an archive to a filesystem path, through a temporary file that
+/// replaces it only once the archive is complete (see `PathTarget`).
+/// `level` -1 means stored. Returns the archive's size in bytes.
+#[pyfunction]
+#[pyo3(signature = (path, members, *, level, threads, progress=None))]
+pub fn write_path(
+    py: Python<'_>,
+    path: Bound<'_, PyAny>,
+    members: Vec<MemberArg<'_>>,
+    level: i32,
+    threads: usize,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<u64> {
+    compression(level)?;
+    let file_path: std::path::PathBuf = path.extract()?;
+    let target = PathTarget::open(&file_path).map_err(|e| os_error(&e, Some(&path)))?;
+    let mut file_sink = FileSink::new(target.file().map_err(|e| os_error(&e, Some(&path)))?);
+    let start = match file_sink.position() {
+        (p, true) => Start::Seekable(p),
+        (p, false) => Start::Unseekable(p),
+    };
+    let mut sink = Buffered::new(file_sink, start.offset(), WRITE_BUFFER);
+    let written = run(py, members, &mut sink, start, level, threads, progress)?;
+    drop(sink);
+    target.commit().map_err(|e| os_error(&e, Some(&path)))?;
+    Ok(written)
+}
+
+/// Write an archive to a Python binary file object, from the calling
+/// thread. `start` is what zipfile's `tell()` found (None when it
+/// failed), `seekable` whether `seek(start)` then worked. `level` -1
+/// means stored.
+#[pyfunction]
+#[pyo3(signature = (file, members, *, start, seekable, level, threads, progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn write_file(
+    py: Python<'_>,
+    file: Py<PyAny>,
+    members: Vec<MemberArg<'_>>,
+    start: Option<u64>,
+    seekable: bool,
+    level: i32,
+    threads: usize,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<u64> {
+    let tellable = start.is_some();
+    let start = match (start, seekable) {
+        (Some(p), true) => Start::Seekable(p),
+        (Some(p), false) => Start::Unseekable(p),
+        (None, _) => Start::Unseekable(0),
+    };
+    let py_sink = PyFileSink::new(file, tellable);
+    let mut sink = Buffered::new(py_sink, start.offset(), WRITE_BUFFER).patch_through();
+    let result = run(py, members, &mut sink, start, level, threads, progress);
+    let mut py_sink = sink.into_inner();
+    // The file object's own exception explains a failed write best.
+    match (result, py_sink.take_error()) {
+        (Ok(n), _) => Ok(n),
+        (Err(_), Some(file_error)) => Err(file_error),
+        (Err(e), None) => Err(e),
+    }
+}

@@ -1,0 +1,285 @@
+//! An ordered worker pool: jobs run on several threads, results are handed
+//! over in job order on the calling thread, with a bounded number of jobs
+//! ahead of the consumer so memory stays bounded.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How often the consumer wakes up to call its tick while it waits.
+const TICK: Duration = Duration::from_millis(50);
+
+/// A worker thread panicked; the panic message is kept for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panicked(pub String);
+
+/// Worker threads running across all concurrent calls in this process.
+static ACTIVE_WORKERS: AtomicUsize = AtomicUsize::new(0);
+
+/// The cores this process may use.
+pub fn usable_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A share of the machine's cores for one call. Concurrent calls (say, 16
+/// Python threads saving at once) split the cores between them instead of
+/// each starting a full set of workers, and no call runs more workers than
+/// there are cores; every call gets at least one, so none waits.
+pub struct WorkerGrant {
+    threads: usize,
+}
+
+impl WorkerGrant {
+    /// Up to `wanted` workers, fewer if the cores are taken.
+    pub fn acquire(wanted: usize) -> Self {
+        let cap = usable_cores();
+        let mut current = ACTIVE_WORKERS.load(Ordering::Relaxed);
+        loop {
+            let free = cap.saturating_sub(current);
+            let threads = wanted.min(free).max(1);
+            match ACTIVE_WORKERS.compare_exchange_weak(
+                current,
+                current + threads,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return WorkerGrant { threads },
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    /// Workers granted.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+}
+
+impl Drop for WorkerGrant {
+    fn drop(&mut self) {
+        ACTIVE_WORKERS.fetch_sub(self.threads, Ordering::AcqRel);
+    }
+}
+
+struct Queue<R> {
+    next: usize,
+    consumed: usize,
+    ready: BTreeMap<usize, R>,
+    stop: bool,
+}
+
+struct Shared<R> {
+    queue: Mutex<Queue<R>>,
+    work_cv: Condvar,
+    done_cv: Condvar,
+}
+
+impl<R> Shared<R> {
+    fn lock(&self) -> MutexGuard<'_, Queue<R>> {
+        // A poisoned lock only means a worker panicked while holding it; the
+        // queue itself is still consistent, and the panic is reported anyway.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Run `work(i)` for `i in 0..n` on `threads` threads (each with its own
+/// state from `make`) and hand the results to `consume` in index order on
+/// the calling thread. Workers run at most `ahead` jobs past the consumer.
+/// `tick(i)` is called between results and at least every 50 ms while the
+/// consumer waits; an error from it, from `consume` or a worker's panic
+/// stops the pool.
+pub fn ordered_map<W, R, E>(
+    n: usize,
+    threads: usize,
+    ahead: usize,
+    make: impl Fn() -> W + Sync,
+    work: impl Fn(usize, &mut W) -> R + Sync,
+    consume: &mut dyn FnMut(usize, R) -> Result<(), E>,
+    tick: &mut dyn FnMut(usize) -> Result<(), E>,
+) -> Result<(), E>
+where
+    R: Send,
+    E: From<Panicked>,
+{
+    if threads <= 1 || n <= 1 {
+        let mut w = make();
+        for i in 0..n {
+            tick(i)?;
+            let r = catch_unwind(AssertUnwindSafe(|| work(i, &mut w))).map_err(panic_message)?;
+            consume(i, r)?;
+        }
+        return Ok(());
+    }
+    let shared = Shared {
+        queue: Mutex::new(Queue {
+            next: 0,
+            consumed: 0,
+            ready: BTreeMap::new(),
+            stop: false,
+        }),
+        work_cv: Condvar::new(),
+        done_cv: Condvar::new(),
+    };
+    let ahead = ahead.max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(n) {
+            scope.spawn(|| worker_loop(&shared, n, ahead, &make, &work));
+        }
+        let result = drain_in_order(&shared, n, consume, tick);
+        shared.lock().stop = true;
+        shared.work_cv.notify_all();
+        result
+    })
+}
+
+fn worker_loop<W, R>(
+    shared: &Shared<Result<R, Panicked>>,
+    n: usize,
+    ahead: usize,
+    make: &(impl Fn() -> W + Sync),
+    work: &(impl Fn(usize, &mut W) -> R + Sync),
+) {
+    let mut w = make();
+    loop {
+        let mut q = shared.lock();
+        while !q.stop && q.next < n && q.next >= q.consumed + ahead {
+            q = shared.work_cv.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+        if q.stop || q.next >= n {
+            return;
+        }
+        let i = q.next;
+        q.next += 1;
+        drop(q);
+        let r = catch_unwind(AssertUnwindSafe(|| work(i, &mut w))).map_err(panic_message);
+        let failed = r.is_err();
+        shared.lock().ready.insert(i, r);
+        shared.done_cv.notify_all();
+        if failed {
+            // The worker's state may be inconsistent after a panic.
+            return;
+        }
+    }
+}
+
+fn drain_in_order<R, E: From<Panicked>>(
+    shared: &Shared<Result<R, Panicked>>,
+    n: usize,
+    consume: &mut dyn FnMut(usize, R) -> Result<(), E>,
+    tick: &mut dyn FnMut(usize) -> Result<(), E>,
+) -> Result<(), E> {
+    for i in 0..n {
+        let r = loop {
+            let mut q = shared.lock();
+            if let Some(r) = q.ready.remove(&i) {
+                q.consumed = i + 1;
+                break r;
+            }
+            let (q, _) = shared
+                .done_cv
+                .wait_timeout(q, TICK)
+                .unwrap_or_else(|e| e.into_inner());
+            drop(q);
+            tick(i)?;
+        };
+        shared.work_cv.notify_all();
+        tick(i)?;
+        consume(i, r?)?;
+    }
+    Ok(())
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> Panicked {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned());
+    Panicked(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    enum E {
+        Panicked(String),
+        Stop,
+    }
+
+    impl From<Panicked> for E {
+        fn from(p: Panicked) -> Self {
+            E::Panicked(p.0)
+        }
+    }
+
+    #[test]
+    fn results_arrive_in_order_whatever_the_threads() {
+        for threads in [1, 2, 5] {
+            let mut seen = Vec::new();
+            ordered_map(
+                200,
+                threads,
+                3,
+                || 0u64,
+                |i, state| {
+                    *state += 1;
+                    std::thread::sleep(Duration::from_micros((i % 7) as u64 * 50));
+                    i * 2
+                },
+                &mut |i, r| {
+                    assert_eq!(r, i * 2);
+                    seen.push(i);
+                    Ok::<(), E>(())
+                },
+                &mut |_| Ok(()),
+            )
+            .unwrap();
+            assert_eq!(seen, (0..200).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_worker_panic_becomes_an_error() {
+        let r = ordered_map(
+            50,
+            2,
+            4,
+            || (),
+            |i, _| {
+                if i == 17 {
+                    panic!("boom at {i}");
+                }
+                i
+            },
+            &mut |_, _| Ok::<(), E>(()),
+            &mut |_| Ok(()),
+        );
+        assert_eq!(r, Err(E::Panicked("boom at 17".into())));
+    }
+
+    #[test]
+    fn a_failing_tick_stops_the_pool() {
+        let mut calls = 0;
+        let r = ordered_map(1000, 2, 4, || (), |i, _| i, &mut |_, _| Ok(()), &mut |_| {
+            calls += 1;
+            if calls > 10 {
+                Err(E::Stop)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(r, Err(E::Stop));
+    }
+
+    #[test]
+    fn grants_never_exceed_the_cores() {
+        let a = WorkerGrant::acquire(10_000);
+        assert!(a.threads() <= usable_cores());
+        let b = WorkerGrant::acquire(10_000);
+        assert!(b.threads() >= 1);
+    }
+}
