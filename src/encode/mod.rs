@@ -9,7 +9,9 @@
 //! inflate the chunks in parallel.
 //!
 //! The engines, one file each: `libdeflate` (match search, levels 1-9),
-//! `literal` (Huffman coding only, for noise) and `stored` (level 0).
+//! `literal` (Huffman coding only, for noise), `stored` (level 0) and
+//! `zlib` (numpy's compressor: the reference size, and the fallback for
+//! data no faster engine compresses as well).
 //! `policy` picks one; `bits` and `huffman` are the toolkit the two
 //! encoders written here share.
 
@@ -21,9 +23,11 @@ pub mod policy;
 pub mod stored;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod zlib;
 
 use libdeflate::Compressor;
 pub use policy::Choice;
+use zlib::Zlib;
 
 /// zlib's default level, and numpy's: at this level fastnpz aims at
 /// numpy's size in the least time (see `policy`).
@@ -70,6 +74,7 @@ impl std::error::Error for EncodeError {}
 pub struct ChunkEncoder {
     compression: Compression,
     compressors: [Option<Compressor>; 10],
+    zlib: Option<Zlib>,
     sample_in: Vec<u8>,
     sample_out: Vec<u8>,
 }
@@ -80,9 +85,19 @@ impl ChunkEncoder {
         ChunkEncoder {
             compression,
             compressors: Default::default(),
+            zlib: None,
             sample_in: Vec::new(),
             sample_out: Vec::new(),
         }
+    }
+
+    fn zlib(&mut self) -> Result<&mut Zlib, EncodeError> {
+        if self.zlib.is_none() {
+            self.zlib = Some(Zlib::new()?);
+        }
+        self.zlib
+            .as_mut()
+            .ok_or(EncodeError::Engine("zlib state missing"))
     }
 
     fn compressor(&mut self, level: u8) -> Result<&mut Compressor, EncodeError> {
@@ -92,7 +107,11 @@ impl ChunkEncoder {
             .ok_or(EncodeError::Engine("level out of range"))?;
         match slot {
             Some(c) => Ok(c),
-            None => Ok(slot.insert(Compressor::new(level)?)),
+            None => {
+                let mut c = Compressor::new(level)?;
+                c.set_shortest_matches(true);
+                Ok(slot.insert(c))
+            }
         }
     }
 
@@ -112,8 +131,9 @@ impl ChunkEncoder {
         if level != DEFAULT_LEVEL {
             return Ok(Choice::Deflate(level));
         }
-        if stream_len <= policy::SMALL_MEMBER {
-            return Ok(Choice::Deflate(policy::SMALL_LEVEL));
+        let sampling = policy::sampling(stream_len);
+        if sampling == policy::Sampling::None {
+            return Ok(policy::REFERENCE);
         }
         let mut windows = std::mem::take(&mut self.sample_in);
         windows.clear();
@@ -124,20 +144,57 @@ impl ChunkEncoder {
             read(at, &mut windows[start..])?;
             bounds.push(start..start + len);
         }
-        let result = policy::choose(|choice| {
-            let mut total = 0u64;
-            for range in &bounds {
-                let mut out = std::mem::take(&mut self.sample_out);
-                out.clear();
-                let r = self.encode_as(choice, &windows[range.clone()], true, &mut out);
-                total += out.len() as u64;
-                self.sample_out = out;
-                r?;
-            }
-            Ok(total)
-        });
+        let result = self.choose_from(sampling, &windows, &bounds);
         self.sample_in = windows;
         Ok(result?)
+    }
+
+    /// Total compressed size of the sample windows under `choice`.
+    fn sample_size(
+        &mut self,
+        choice: Choice,
+        windows: &[u8],
+        bounds: &[std::ops::Range<usize>],
+    ) -> Result<u64, EncodeError> {
+        let mut total = 0u64;
+        let mut out = std::mem::take(&mut self.sample_out);
+        for range in bounds {
+            out.clear();
+            let r = self.encode_as(choice, &windows[range.clone()], true, &mut out);
+            total += out.len() as u64;
+            if r.is_err() {
+                self.sample_out = out;
+                return r.map(|()| 0);
+            }
+        }
+        self.sample_out = out;
+        Ok(total)
+    }
+
+    fn choose_from(
+        &mut self,
+        sampling: policy::Sampling,
+        windows: &[u8],
+        bounds: &[std::ops::Range<usize>],
+    ) -> Result<Choice, EncodeError> {
+        let (limit, fallback) = match sampling {
+            policy::Sampling::Zlib => {
+                let zlib = self.zlib()?;
+                let mut size = 0;
+                for range in bounds {
+                    size += zlib.size(&windows[range.clone()])?;
+                }
+                (size, policy::ZLIB_FALLBACK_PERMILLE)
+            }
+            // The reference itself is always within its own limit.
+            _ => (
+                policy::reference_limit(self.sample_size(policy::REFERENCE, windows, bounds)?),
+                u64::MAX / 2000,
+            ),
+        };
+        policy::choose(limit, fallback, |choice| {
+            self.sample_size(choice, windows, bounds)
+        })
     }
 
     /// Append `data`, compressed as one chunk, to `out`: noise as literals,
@@ -159,11 +216,16 @@ impl ChunkEncoder {
                 stored::encode(data, last, out);
                 Ok(())
             }
-            Compression::Deflated(_) if policy::is_noise(data) => {
-                literal::encode(data, last, out);
-                Ok(())
+            Compression::Deflated(_) => {
+                // A member's choice holds for its chunks, except that a
+                // chunk of pure noise inside structured data is not worth
+                // a match search.
+                let choice = match choice {
+                    Choice::Deflate(_) if policy::is_noise(data) => Choice::Literal,
+                    other => other,
+                };
+                self.encode_as(choice, data, last, out)
             }
-            Compression::Deflated(_) => self.encode_as(choice, data, last, out),
         }
     }
 
@@ -180,6 +242,7 @@ impl ChunkEncoder {
                 Ok(())
             }
             Choice::Deflate(level) => self.compressor(level)?.compress(data, last, out),
+            Choice::Zlib => self.zlib()?.compress(data, last, out),
         }
     }
 }

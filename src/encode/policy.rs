@@ -1,91 +1,142 @@
 //! Which engine, at which effort, compresses a member: numpy's size (zlib
 //! level 6) in the least time.
 //!
-//! Two decisions, at two scales:
-//! - per chunk, a cheap scan for repeated strings sends noise (random
-//!   mantissas, sensor noise) to the literal-only encoder, several times
-//!   faster than a match search that would find nothing;
-//! - per member, at the default level, a few spread windows are compressed
-//!   with the candidate efforts, and the fastest one whose size is within a
-//!   small margin of the most thorough is kept for all of the member's
-//!   chunks. libdeflate's levels 2-6 differ little in size on numeric data
-//!   and a lot in speed, so sampling pays on large members; small members
-//!   get one fixed effort.
+//! libdeflate's levels differ little in size on much numeric data and a lot
+//! in speed, and which level reaches zlib's size depends on the data, so
+//! the choice is measured on samples, at a cost that grows with the member:
+//! - **small members** (under 64 KiB) get the reference effort: libdeflate
+//!   level 7 with 3-byte matches always allowed, which measured 0.78-1.005
+//!   of zlib's size on every dataset and member size tried (4 KiB to 4 MiB,
+//!   `examples/engines.rs`); a sample would cost as much as the member;
+//! - **mid-size members** (under 8 MiB): one window is compressed by the
+//!   candidates and by the reference effort; the fastest candidate within
+//!   0.5% of the reference wins;
+//! - **large members**: spread 256 KiB windows are compressed by zlib at
+//!   level 6 itself (numpy's compressor: the size not to exceed) and by the
+//!   candidates, fastest first, until one is no larger than zlib. Windows
+//!   that long behave as whole 1 MiB chunks do: on 64 KiB windows,
+//!   libdeflate's blocks and history differ enough to misjudge its size
+//!   against zlib's by up to 2%.
+//!
+//! And per chunk, a cheap scan sends noise (random mantissas, sensor noise)
+//! to the literal-only encoder, several times faster than a match search
+//! that would find nothing.
 
 /// How a member's non-noise chunks are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Choice {
     /// Literal-only blocks: matches buy (almost) nothing.
     Literal,
-    /// libdeflate at this level (1-9).
+    /// libdeflate at this level (1-9), always taking 3-byte matches.
     Deflate(u8),
+    /// zlib at level 6, numpy's own compressor: for data where no faster
+    /// engine reaches numpy's size.
+    Zlib,
 }
 
-/// Members whose stream (header and data) is at most this long get
-/// `SMALL_LEVEL` without sampling: a sample would cost about as much as the
-/// member.
-pub const SMALL_MEMBER: u64 = 64 * 1024;
-/// libdeflate level for small members, and the reference the samples are
-/// measured against.
-pub const SMALL_LEVEL: u8 = 6;
+/// The reference effort: libdeflate's level 7 with 3-byte matches always
+/// allowed searches about as deep as zlib's level 6 (chains of 100 against
+/// 128, nice length 130 against 128).
+pub const REFERENCE: Choice = Choice::Deflate(7);
 
-/// Sampling windows: deflate's history is 32 KiB, so shorter windows
-/// misjudge how much a deeper search finds.
-const WINDOW: u64 = 64 * 1024;
+/// The candidates, fastest first.
+const CANDIDATES: [Choice; 5] = [
+    Choice::Literal,
+    Choice::Deflate(2),
+    Choice::Deflate(5),
+    Choice::Deflate(6),
+    REFERENCE,
+];
+
+/// How a member is sampled, by its stream length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampling {
+    /// Not at all: the reference effort.
+    None,
+    /// Against the reference effort.
+    Reference,
+    /// Against zlib itself.
+    Zlib,
+}
+
+/// Members shorter than this are not sampled.
+const MID_MEMBER: u64 = 64 * 1024;
+/// Members at least this long are sampled against zlib.
+const LARGE_MEMBER: u64 = 8 << 20;
+/// A mid-size member's window: a 32nd of it, within these bounds.
+const MID_WINDOW: (u64, u64) = (16 * 1024, 128 * 1024);
+/// A large member's windows, one per `BYTES_PER_WINDOW`, up to `MAX_WINDOWS`.
+const LARGE_WINDOW: u64 = 256 * 1024;
+const BYTES_PER_WINDOW: u64 = 32 << 20;
 const MAX_WINDOWS: u64 = 4;
-/// One window per this many bytes of member, up to `MAX_WINDOWS`.
-const BYTES_PER_WINDOW: u64 = 2 << 20;
+/// Against the reference effort, a candidate may be this much larger (in
+/// thousandths): the reference is itself 0.78-1.005 of zlib's size.
+const REFERENCE_SLACK_PERMILLE: u64 = 5;
 
-/// A faster effort is taken when its samples are at most this much larger,
-/// in thousandths, than the reference's.
-const SLACK_PERMILLE: u64 = 3;
-/// When the next effort shrinks the samples by more than this (in
-/// thousandths), the data rewards deeper search: look one level deeper.
-const STEEP_PERMILLE: u64 = 15;
+/// How a member of `stream_len` bytes is sampled.
+pub fn sampling(stream_len: u64) -> Sampling {
+    if stream_len < MID_MEMBER {
+        Sampling::None
+    } else if stream_len < LARGE_MEMBER {
+        Sampling::Reference
+    } else {
+        Sampling::Zlib
+    }
+}
 
 /// Where a member's sample windows start, in stream bytes, and how long
 /// they are: spread evenly, so a member that starts with one kind of data
 /// and continues with another is seen as a whole.
 pub fn windows(stream_len: u64) -> impl Iterator<Item = (u64, usize)> {
-    let len = WINDOW.min(stream_len);
-    let count = (stream_len / BYTES_PER_WINDOW).clamp(1, MAX_WINDOWS);
+    let (len, count) = match sampling(stream_len) {
+        Sampling::None => (0, 0),
+        Sampling::Reference => ((stream_len / 32).clamp(MID_WINDOW.0, MID_WINDOW.1), 1),
+        Sampling::Zlib => (
+            LARGE_WINDOW,
+            (stream_len / BYTES_PER_WINDOW).clamp(1, MAX_WINDOWS),
+        ),
+    };
+    let len = len.min(stream_len);
     let room = stream_len - len;
     (0..count).map(move |i| (room * (2 * i + 1) / (2 * count), len as usize))
 }
 
-/// Sizes of the samples under each candidate, measured lazily: `size(c)`
-/// compresses every window with candidate `c` and returns the total.
+/// The fastest candidate whose samples are no larger than `limit`, given
+/// `size(c)`, the samples' total under candidate `c` (measured lazily,
+/// fastest first). If none is, the one that came closest, as long as it is
+/// within `fallback_permille` thousandths of the limit; beyond that, zlib
+/// itself.
 pub fn choose(
+    limit: u64,
+    fallback_permille: u64,
     mut size: impl FnMut(Choice) -> Result<u64, super::EncodeError>,
 ) -> Result<Choice, super::EncodeError> {
-    let within = |a: u64, b: u64, permille: u64| a * 1000 <= b * (1000 + permille);
-    let l5 = size(Choice::Deflate(5))?;
-    let l6 = size(Choice::Deflate(6))?;
-    let (best, reference) = if l6 * 1000 < l5 * (1000 - STEEP_PERMILLE) {
-        // Deeper search keeps paying: go one level deeper, and stop there
-        // (libdeflate's level 7 searches about as deep as zlib's level 6).
-        let l7 = size(Choice::Deflate(7))?;
-        if l7 * 1000 < l6 * (1000 - 10) {
-            (Choice::Deflate(7), l7)
-        } else {
-            (Choice::Deflate(6), l6)
+    let mut closest = (u64::MAX, REFERENCE);
+    for candidate in CANDIDATES {
+        let s = size(candidate)?;
+        if s <= limit {
+            return Ok(candidate);
         }
-    } else {
-        let l2 = size(Choice::Deflate(2))?;
-        let reference = l5.min(l6);
-        if within(l2, reference, SLACK_PERMILLE) {
-            (Choice::Deflate(2), l2)
-        } else if within(l5, l6, SLACK_PERMILLE) {
-            (Choice::Deflate(5), l5)
-        } else {
-            (Choice::Deflate(6), l6)
+        if s < closest.0 {
+            closest = (s, candidate);
         }
-    };
-    let literal = size(Choice::Literal)?;
-    if within(literal, reference, SLACK_PERMILLE) {
-        return Ok(Choice::Literal);
     }
-    Ok(best)
+    if closest.0 * 1000 <= limit * (1000 + fallback_permille) {
+        Ok(closest.1)
+    } else {
+        Ok(Choice::Zlib)
+    }
+}
+
+/// Against zlib's own size, the closest candidate is kept when it is this
+/// much larger (in thousandths) at most; beyond that, zlib compresses the
+/// member: half the 1% budget, the other half for how far a member can
+/// stray from its samples.
+pub const ZLIB_FALLBACK_PERMILLE: u64 = 5;
+
+/// The limit for candidates measured against the reference effort's size.
+pub fn reference_limit(reference: u64) -> u64 {
+    reference + reference * REFERENCE_SLACK_PERMILLE / 1000
 }
 
 /// Shortest chunk worth scanning for repeats at all.
@@ -98,9 +149,11 @@ const SCAN_WINDOWS: usize = 4;
 const NO_MATCH_PERMILLE: usize = 2;
 
 /// Whether `chunk` is noise: in every one of a few spread windows, almost no
-/// 4-byte string repeats, so LZ77 matches cannot cover more than that
-/// fraction of the bytes. Spread windows keep a chunk that merely starts
-/// with noise from being taken for noise.
+/// 4-byte string repeats within the window and almost no 3-byte string
+/// repeats one to sixteen bytes back (where deflate's short distances make
+/// even 3-byte matches pay: slowly varying floats under noise). Spread
+/// windows keep a chunk that merely starts with noise from being taken for
+/// noise.
 pub fn is_noise(chunk: &[u8]) -> bool {
     if chunk.len() < MIN_SCAN {
         return false;
@@ -110,8 +163,30 @@ pub fn is_noise(chunk: &[u8]) -> bool {
     let mut table = [0u64; 4096];
     (0..SCAN_WINDOWS).all(|i| {
         let at = room * (2 * i + 1) / (2 * SCAN_WINDOWS);
-        repeated_permille(&chunk[at..at + len], &mut table) < NO_MATCH_PERMILLE
+        let window = &chunk[at..at + len];
+        repeated_permille(window, &mut table) < NO_MATCH_PERMILLE
+            && near_repeat_permille(window) < NO_NEAR_MATCH_PERMILLE
     })
+}
+
+/// Below this share (in thousandths) of positions repeating a 3-byte
+/// string from 1-16 bytes back, short matches are taken to buy nothing.
+const NO_NEAR_MATCH_PERMILLE: usize = 1;
+
+/// Thousandths of positions whose 3-byte string equals the one 1, 2, 3, 4,
+/// 8 or 16 bytes back (the distances of numeric data's items).
+fn near_repeat_permille(data: &[u8]) -> usize {
+    const BACK: [usize; 6] = [1, 2, 3, 4, 8, 16];
+    if data.len() < 16 + 4 {
+        return 0;
+    }
+    let three = |i: usize| u32::from_le_bytes([data[i], data[i + 1], data[i + 2], 0]);
+    let mut repeats = 0usize;
+    for i in 16..data.len() - 3 {
+        let v = three(i);
+        repeats += usize::from(BACK.iter().any(|&b| three(i - b) == v));
+    }
+    repeats * 1000 / (data.len() - 19)
 }
 
 /// Thousandths of positions in `data` whose 4-byte string was seen before,
@@ -151,7 +226,8 @@ mod tests {
 
     #[test]
     fn windows_are_spread_and_inside_the_member() {
-        for len in [1u64, 65_536, 100_000, 3 << 20, 1 << 30] {
+        assert_eq!(windows(1000).count(), 0);
+        for len in [65_536u64, 100_000, 3 << 20, 9 << 20, 1 << 30] {
             let w: Vec<_> = windows(len).collect();
             assert!(!w.is_empty() && w.len() <= MAX_WINDOWS as usize);
             for &(at, n) in &w {
@@ -161,25 +237,30 @@ mod tests {
     }
 
     #[test]
-    fn choose_takes_the_fastest_effort_near_the_reference() {
-        let flat = |c: Choice| {
-            Ok(match c {
-                Choice::Deflate(2) => 1002,
-                Choice::Deflate(_) => 1000,
-                Choice::Literal => 1200,
-            })
+    fn choose_takes_the_fastest_candidate_within_the_limit() {
+        let sizes = |lit, l2, l5, l6, l7| {
+            move |c: Choice| {
+                Ok(match c {
+                    Choice::Literal => lit,
+                    Choice::Deflate(2) => l2,
+                    Choice::Deflate(5) => l5,
+                    Choice::Deflate(6) => l6,
+                    _ => l7,
+                })
+            }
         };
-        assert_eq!(choose(flat).unwrap(), Choice::Deflate(2));
-        let steep = |c: Choice| {
-            Ok(match c {
-                Choice::Deflate(5) => 1100,
-                Choice::Deflate(6) => 1000,
-                Choice::Deflate(7) => 900,
-                _ => 2000,
-            })
-        };
-        assert_eq!(choose(steep).unwrap(), Choice::Deflate(7));
-        let noisy = |c: Choice| Ok(if c == Choice::Literal { 1001 } else { 1000 });
-        assert_eq!(choose(noisy).unwrap(), Choice::Literal);
+        let pick = |sizes| choose(1000, ZLIB_FALLBACK_PERMILLE, sizes).unwrap();
+        assert_eq!(pick(sizes(1200, 1000, 990, 980, 970)), Choice::Deflate(2));
+        assert_eq!(pick(sizes(1200, 1001, 990, 980, 970)), Choice::Deflate(5));
+        assert_eq!(pick(sizes(999, 990, 980, 970, 960)), Choice::Literal);
+        assert_eq!(pick(sizes(1200, 1100, 1050, 1010, 995)), REFERENCE);
+        // Nothing within the limit: the closest, or zlib when even that is
+        // too far.
+        assert_eq!(
+            pick(sizes(1200, 1100, 1050, 1005, 1007)),
+            Choice::Deflate(6)
+        );
+        assert_eq!(pick(sizes(1200, 1100, 1050, 1006, 1007)), Choice::Zlib);
+        assert_eq!(reference_limit(1000), 1005);
     }
 }

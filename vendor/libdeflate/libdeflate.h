@@ -99,6 +99,10 @@ libdeflate_deflate_compress_chunk(struct libdeflate_compressor *compressor,
 				  int is_last);
 
 LIBDEFLATEAPI void
+libdeflate_set_shortest_matches(struct libdeflate_compressor *compressor,
+				int enable);
+
+LIBDEFLATEAPI void
 libdeflate_set_search_effort(struct libdeflate_compressor *compressor,
 			     unsigned max_search_depth,
 			     unsigned nice_match_length);

@@ -473,6 +473,12 @@ struct libdeflate_compressor {
 	bool nonfinal;
 
 	/*
+	 * fastnpz: always allow 3-byte matches, as zlib does, instead of
+	 * choosing the minimum match length from the literals in use.
+	 */
+	bool shortest_matches;
+
+	/*
 	 * The maximum search depth: consider at most this many potential
 	 * matches at each position
 	 */
@@ -2559,7 +2565,8 @@ deflate_compress_greedy(struct libdeflate_compressor * restrict c,
 
 		init_block_split_stats(&c->split_stats);
 		deflate_begin_sequences(c, seq);
-		min_len = calculate_min_match_len(in_next,
+		min_len = c->shortest_matches ? DEFLATE_MIN_MATCH_LEN :
+			calculate_min_match_len(in_next,
 						  in_max_block_end - in_next,
 						  c->max_search_depth);
 		do {
@@ -2637,7 +2644,8 @@ deflate_compress_lazy_generic(struct libdeflate_compressor * restrict c,
 
 		init_block_split_stats(&c->split_stats);
 		deflate_begin_sequences(c, seq);
-		min_len = calculate_min_match_len(in_next,
+		min_len = c->shortest_matches ? DEFLATE_MIN_MATCH_LEN :
+			calculate_min_match_len(in_next,
 						  in_max_block_end - in_next,
 						  c->max_search_depth);
 		do {
@@ -2651,7 +2659,8 @@ deflate_compress_lazy_generic(struct libdeflate_compressor * restrict c,
 			 * been done recently.
 			 */
 			if (in_next >= next_recalc_min_len) {
-				min_len = recalculate_min_match_len(
+				min_len = c->shortest_matches ? DEFLATE_MIN_MATCH_LEN :
+				recalculate_min_match_len(
 						&c->freqs,
 						c->max_search_depth);
 				next_recalc_min_len +=
@@ -3641,7 +3650,8 @@ deflate_compress_near_optimal(struct libdeflate_compressor * restrict c,
 		if (prev_block_used_only_literals)
 			min_len = DEFLATE_MAX_MATCH_LEN + 1;
 		else
-			min_len = calculate_min_match_len(
+			min_len = c->shortest_matches ? DEFLATE_MIN_MATCH_LEN :
+			calculate_min_match_len(
 					in_block_begin,
 					in_max_block_end - in_block_begin,
 					c->max_search_depth);
@@ -3927,6 +3937,7 @@ libdeflate_alloc_compressor_ex(int compression_level,
 
 	c->compression_level = compression_level;
 	c->nonfinal = false;
+	c->shortest_matches = false;
 
 	/*
 	 * The higher the compression level, the more we should bother trying to
@@ -4146,6 +4157,17 @@ libdeflate_deflate_compress_chunk(struct libdeflate_compressor *c,
 	*os.next++ = 0xFF;
 	*os.next++ = 0xFF;
 	return os.next - (u8 *)out;
+}
+
+/*
+ * fastnpz: with a nonzero argument, the greedy and lazy levels always take
+ * 3-byte matches, as zlib does, rather than choosing a longer minimum
+ * match length when few distinct literals are in use.
+ */
+LIBDEFLATEAPI void
+libdeflate_set_shortest_matches(struct libdeflate_compressor *c, int enable)
+{
+	c->shortest_matches = enable != 0;
 }
 
 /*

@@ -1,0 +1,53 @@
+//! Compressed sizes and single-core speed of each engine and effort, on
+//! members cut from the files given, at several member sizes:
+//! `cargo run --release --no-default-features --example engines -- FILE...`
+//! Prints one line per (file, member size, engine): `file size engine bytes MB/s`.
+use fastnpz::encode::libdeflate::Compressor;
+use fastnpz::encode::literal;
+use std::time::Instant;
+
+const CHUNK: usize = 1 << 20;
+
+fn main() {
+    let sizes = [4096usize, 30_000, 100_000, 1 << 20, 4 << 20];
+    for path in std::env::args().skip(1) {
+        let data = std::fs::read(&path).expect("readable file");
+        let stem = std::path::Path::new(&path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for &m in &sizes {
+            if data.len() < m {
+                continue;
+            }
+            let at = (data.len() / 3).min(data.len() - m);
+            let member = &data[at..at + m];
+            let reps = (4 << 20) / m;
+            let report = |name: &str, f: &mut dyn FnMut(&[u8], &mut Vec<u8>)| {
+                let mut out = Vec::new();
+                let t = Instant::now();
+                for _ in 0..reps.max(1) {
+                    out.clear();
+                    for piece in member.chunks(CHUNK) {
+                        f(piece, &mut out);
+                    }
+                }
+                let secs = t.elapsed().as_secs_f64() / reps.max(1) as f64;
+                println!(
+                    "{stem} {m} {name} {} {:.1}",
+                    out.len(),
+                    m as f64 / secs / 1e6
+                );
+            };
+            report("lit", &mut |p, o| literal::encode(p, true, o));
+            for level in [1u8, 2, 4, 5, 6, 7, 9, 10, 12] {
+                for short in [false, true] {
+                    let mut c = Compressor::new(level).expect("compressor");
+                    c.set_shortest_matches(short);
+                    let name = format!("L{level}{}", if short { "s" } else { "" });
+                    report(&name, &mut |p, o| c.compress(p, true, o).expect("compress"));
+                }
+            }
+        }
+    }
+}
