@@ -77,7 +77,7 @@ def plot_levels(data, curves, out, plt):
     the data, so its size ratio can be several times numpy's). The right
     panel leaves level 0 out and fits the size axis to levels 1-9.
     """
-    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415
+    from matplotlib.ticker import FuncFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(14, 6.5), sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
