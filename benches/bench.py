@@ -930,6 +930,7 @@ def run_dataset(name, scale, repeats, opts, impls, fast_save, fast_options, load
     tuple
         (save row, per-level rows, load row or None).
     """
+    t_dataset = time.perf_counter()
     suite, gen, is_large = REGISTRY[name][:3]
     level_repeats = opts.level_repeats or min(DEFAULT_LEVEL_REPEATS, repeats)
     levels = levels if suite == "seeded" else []
@@ -1005,6 +1006,8 @@ def run_dataset(name, scale, repeats, opts, impls, fast_save, fast_options, load
         for p in archives.values():
             with contextlib.suppress(OSError):
                 os.remove(p)
+    res["wall_s"] = time.perf_counter() - t_dataset
+    log(f"[{name}] done in {res['wall_s']:.1f}s (everything measured on it)")
     return res, rows, lrow
 
 

@@ -261,10 +261,36 @@ def photos():
     ``misc.face()`` (bz2-compressed raw RGB, (768, 1024, 3) uint8) and
     ``misc.ascent()`` (a pickled list of rows; scipy returns it as int64).
     """
-    out = {name: decode_image(read(wheel, member)) for name, (wheel, member) in PHOTOS.items()}
+    out = _decoded_cache() or {name: decode_image(read(w, m)) for name, (w, m) in PHOTOS.items()}
     out["face"] = np.frombuffer(bz2.decompress(read("scipy", "scipy/misc/face.dat")), np.uint8).reshape(768, 1024, 3)
     rows = _NoGlobals(io.BytesIO(read("scipy", "scipy/misc/ascent.dat"))).load()
     out["ascent"] = np.array(rows)
+    return out
+
+
+def _decoded_cache():
+    """The decoded PNG/JPEG photos, kept beside the wheels; None on the first call.
+
+    Decoding them takes about a second, and each memory subprocess would
+    repeat it. The file is keyed by the Pillow version (the wheels are
+    pinned), written uncompressed, and rebuilt if unreadable.
+    """
+    try:
+        import PIL
+    except ImportError:
+        return None
+    path = os.path.join(cache_dir(), "decoded", f"photos-pillow{PIL.__version__}.npz")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if sorted(f.files) == sorted(PHOTOS):
+                return {name: f[name] for name in PHOTOS}
+    except (OSError, ValueError, zipfile.BadZipFile):
+        pass
+    out = {name: decode_image(read(w, m)) for name, (w, m) in PHOTOS.items()}
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, **out)
+    os.replace(tmp, path)
     return out
 
 
@@ -426,9 +452,9 @@ REAL_DATASETS = {
     "photo_stack": (gen_photo_stack, True, 5, 3),
     "photo_dict": (gen_photo_dict, True, 5, 3),
     "float_images": (gen_float_images, True, 5, 3),
-    "small_real": (gen_small_real, False, 11, 7),
+    "small_real": (gen_small_real, False, 11, 5),
     "model_weights": (gen_model_weights, True, 5, 3),
-    "measurements": (gen_measurements, False, 11, 7),
+    "measurements": (gen_measurements, False, 11, 5),
 }
 
 
