@@ -894,7 +894,7 @@ def main(argv=None):
     if levels:
         print(f"  per-level rows for levels {','.join(map(str, levels))} (seeded suite)")
     print(flush=True)
-    if "load" in skipped:
+    if "load" in skipped and not opts.skip_load:
         banner([f"LOAD BENCHMARK SKIPPED: {skipped['load']}.", "Only saving is measured in this run."])
     if "real" in skipped:
         banner(["REAL-DATA SUITE SKIPPED (--quick only; a full run stops instead):", skipped["real"]])
@@ -1018,6 +1018,11 @@ def finish(opts, info, threads, results, level_results, load_results, skipped, e
     load_flat = [dict(report.flatten_load(r), large=r["large"]) for r in load_results]
     size_classes = report.class_rows(results, REAL_KINDS) if "classes" in by_suite else []
     save_cols = report.save_columns(threads)
+
+    def suite_columns(suite):
+        # The size classes are timed only: no memory columns.
+        return [c for c in save_cols if not c[0].endswith("_peak_mib")] if suite == "classes" else save_cols
+
     titles = {"seeded": "Save: seeded suite", "real": "Save: real-data suite", "classes": "Save: size classes"}
     level_note = [
         "Per level: fastnpz under options(level=L), default threads, vs numpy's default call (zlib level 6),",
@@ -1057,7 +1062,7 @@ def finish(opts, info, threads, results, level_results, load_results, skipped, e
 
     for suite, rows in by_suite.items():
         print(f"== {titles[suite]} ==")
-        print(report.text_table(rows, save_cols))
+        print(report.text_table(rows, suite_columns(suite)))
         print()
         print(report.text_table(rows, report.DETAIL_COLUMNS))
         print()
@@ -1109,7 +1114,7 @@ def finish(opts, info, threads, results, level_results, load_results, skipped, e
         print(line)
 
     if opts.markdown:
-        write_markdown(opts, info, threads, by_suite, save_cols, titles, save_note, level_results, level_note,
+        write_markdown(opts, info, threads, by_suite, suite_columns, titles, save_note, level_results, level_note,
                        size_classes, load_flat, load_note, summary_lines(), skipped, target_lines)
     if opts.json:
         with open(opts.json, "w") as f:
@@ -1149,7 +1154,7 @@ def finish(opts, info, threads, results, level_results, load_results, skipped, e
     return rc
 
 
-def write_markdown(opts, info, threads, by_suite, save_cols, titles, save_note, level_results, level_note,
+def write_markdown(opts, info, threads, by_suite, suite_columns, titles, save_note, level_results, level_note,
                    size_classes, load_flat, load_note, summary, skipped, target_lines):
     """Write the README-ready report: one section per table, then the targets."""
     md = [
@@ -1167,7 +1172,7 @@ def write_markdown(opts, info, threads, by_suite, save_cols, titles, save_note, 
         *(f"- {line}" for line in summary),
     ]
     for suite, rows in by_suite.items():
-        md += ["", f"## {titles[suite]}", "", report.markdown_table(rows, save_cols), "",
+        md += ["", f"## {titles[suite]}", "", report.markdown_table(rows, suite_columns(suite)), "",
                report.markdown_table(rows, report.DETAIL_COLUMNS)]
     md += ["", save_note]
     if size_classes:
