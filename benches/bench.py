@@ -408,11 +408,13 @@ def make_impls(fast_save, fast_options, level=None):
 
 
 def timed_save(fn, path, args, kwargs):
+    """Run one save; return (wall seconds, output bytes, CPU seconds of all threads)."""
     gc.collect()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     fn(path, args, kwargs)
     dt = time.perf_counter() - t0
-    return dt, os.path.getsize(path)
+    return dt, os.path.getsize(path), time.process_time() - c0
 
 
 def bench_timing(name, args, kwargs, impls, repeats, tmpdir, warmup, log):
@@ -426,6 +428,7 @@ def bench_timing(name, args, kwargs, impls, repeats, tmpdir, warmup, log):
     """
     times = {k: [] for k in impls}
     sizes = {k: [] for k in impls}
+    cpu = {k: [] for k in impls}
     verify = {}
     if warmup:
         for impl, fn in impls.items():
@@ -436,7 +439,7 @@ def bench_timing(name, args, kwargs, impls, repeats, tmpdir, warmup, log):
                 if impl == "numpy":
                     raise
                 verify[impl] = [f"raised {type(e).__name__}: {e}"]
-                return times, sizes, verify
+                return times, sizes, cpu, verify
             finally:
                 with contextlib.suppress(OSError):
                     os.remove(p)
@@ -445,25 +448,26 @@ def bench_timing(name, args, kwargs, impls, repeats, tmpdir, warmup, log):
         for impl in order:
             path = os.path.join(tmpdir, f"{name}_{impl}.npz")
             try:
-                dt, size = timed_save(impls[impl], path, args, kwargs)
+                dt, size, cpu_s = timed_save(impls[impl], path, args, kwargs)
             except Exception as e:
                 if impl == "numpy":
                     raise
                 verify[impl] = [f"raised {type(e).__name__}: {e}"]
                 with contextlib.suppress(OSError):
                     os.remove(path)
-                return times, sizes, verify
+                return times, sizes, cpu, verify
             times[impl].append(dt)
             sizes[impl].append(size)
+            cpu[impl].append(cpu_s)
             if r == 0 and impl != "numpy":
                 probs = verify_npz(path, args, kwargs)
                 verify[impl] = probs
                 if probs:
                     os.remove(path)
-                    return times, sizes, verify
+                    return times, sizes, cpu, verify
             os.remove(path)
         log(f"  round {r + 1}/{repeats}: " + "  ".join(f"{k} {v[-1]:.3f}s" for k, v in times.items()))
-    return times, sizes, verify
+    return times, sizes, cpu, verify
 
 
 def pair_summary(times, sizes, impl):
@@ -495,22 +499,26 @@ def pair_summary(times, sizes, impl):
 def time_row(row, args, kwargs, impls, repeats, tmpdir, warmup, log):
     """Time one row's implementations with `bench_timing` and fill in `row`.
 
-    Adds ``verify``; then, if every output was correct, ``times``, ``sizes``
-    and the `pair_summary` fields of ``fastnpz``, else ``error``.
+    Adds ``verify``; then, if every output was correct, ``times``, ``sizes``,
+    ``cpu_s`` (CPU seconds of all threads per call), the `pair_summary`
+    fields of ``fastnpz`` and ``fastnpz_cpu_per_wall``, else ``error``.
 
     Returns
     -------
     bool
         True if every output was correct.
     """
-    times, sizes, verify = bench_timing(row["dataset"], args, kwargs, impls, repeats, tmpdir, warmup, log)
+    times, sizes, cpu, verify = bench_timing(row["dataset"], args, kwargs, impls, repeats, tmpdir, warmup, log)
     row["verify"] = verify
     bad = {k: v for k, v in verify.items() if v}
     if bad:
         row["error"] = "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in bad.items())
         log(f"{row_label(row)} CORRECTNESS FAILURE: {row['error']}")
         return False
-    row.update({"times": times, "sizes": sizes}, **pair_summary(times, sizes, "fastnpz"))
+    row.update({"times": times, "sizes": sizes, "cpu_s": cpu}, **pair_summary(times, sizes, "fastnpz"))
+    # CPU time over wall time of the default call: about N when its N threads
+    # all ran, about 1 when the machine had no core to spare for them.
+    row["fastnpz_cpu_per_wall"] = statistics.median(c / t for c, t in zip(cpu["fastnpz"], times["fastnpz"]))
     return True
 
 
@@ -967,8 +975,9 @@ def run_dataset(name, scale, repeats, opts, impls, fast_save, fast_options, load
                 "thread_scaling": statistics.median(scaling),
             }
         )
-        log(f"[{name}] speedup {res['speedup']:.2f}x (1T {res['speedup_1t']:.2f}x, "
-            f"threads {res['thread_scaling']:.2f}x), size ratio {res['size_ratio']:.4f}")
+        log(f"[{name}] speedup {res['speedup']:.2f}x (1T {res['speedup_1t']:.2f}x, threads "
+            f"{res['thread_scaling']:.2f}x, CPU/wall {res['fastnpz_cpu_per_wall']:.2f}), "
+            f"size ratio {res['size_ratio']:.4f}")
     rows = []
     for level in levels:
         row = {"dataset": name, "level": level, "repeats": level_repeats}

@@ -31,6 +31,7 @@ DETAIL_COLUMNS = [
     ("fastnpz_1t_bytes", "fastnpz 1T out (B)"),
     ("speedup_range", "speedup min..max"),
     ("fastnpz_1t_s", "fastnpz 1T (s)"),
+    ("fastnpz_cpu_per_wall", "fastnpz CPU/wall"),
 ]
 
 LEVEL_COLUMNS = [
@@ -143,6 +144,8 @@ def _fmt(key, v):
         return f"{v:.3f}"
     if "speedup" in key or key == "thread_scaling":
         return f"{v:.2f}x"
+    if key == "fastnpz_cpu_per_wall":
+        return f"{v:.2f}"
     if key in ("size_ratio", "numpy_ratio"):
         return f"{v:.4f}"
     if key.endswith("_mib"):
