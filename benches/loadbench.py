@@ -178,6 +178,14 @@ def mem_worker(load, path, tiny_path):
     del arrays
 
 
+def _read_until(stream, prefix):
+    """The first line of `stream` starting with `prefix` (other output is skipped); "" at EOF."""
+    for line in stream:
+        if line.startswith(prefix):
+            return line
+    return ""
+
+
 def measure(cmd):
     """Parent side: run a `mem_worker` command line and sample its RssAnon.
 
@@ -194,14 +202,13 @@ def measure(cmd):
     with tempfile.TemporaryFile(mode="w+") as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
         try:
-            line = proc.stdout.readline()
-            if not line.startswith("READY "):
+            if not _read_until(proc.stdout, "READY "):
                 raise RuntimeError("worker did not start")
             with AnonSampler(proc.pid) as sampler:
                 proc.stdin.write("go\n")
                 proc.stdin.flush()
-                line = proc.stdout.readline()
-            if not line.startswith("MEMRESULT "):
+                line = _read_until(proc.stdout, "MEMRESULT ")
+            if not line:
                 raise RuntimeError("worker did not report")
             proc.stdin.write("exit\n")
             proc.stdin.flush()

@@ -173,3 +173,28 @@ def test_tables_mark_wrong_rows():
     assert "1T->2T" in text and "4.00x" in text and "WRONG" in text
     md = report.markdown_table(rows, cols)
     assert md.count("\n") == 3 and md.startswith("| dataset |")
+
+
+def test_load_memory_measure_sees_a_peak_and_subtracts_the_arrays(tmp_path):
+    """A loader that holds a 64 MiB temporary before making 16 MiB of arrays:
+    the peak is the temporary, 48 MiB above what the result occupies."""
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("needs Linux /proc")
+    archive, tiny = tmp_path / "a.npz", tmp_path / "tiny.npz"
+    np.savez(archive, a=np.ones(2 << 20))  # 16 MiB
+    np.savez(tiny, t=np.arange(3))
+    benches = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benches")
+    child = (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); import numpy as np, loadbench\n"
+        "def load(path):\n"
+        "    if path.endswith('a.npz'):\n"
+        "        tmp = np.ones(8 << 20)  # 64 MiB, every page touched\n"
+        "        time.sleep(0.2)  # long enough for any scheduler to let the sampler see it\n"
+        "        del tmp\n"
+        "    return np.load(path)\n"
+        "loadbench.mem_worker(load, sys.argv[2], sys.argv[3])\n"
+    )
+    m = loadbench.measure([sys.executable, "-c", child, benches, str(archive), str(tiny)])
+    assert m["loaded_bytes"] == 16 << 20
+    assert m["samples"] > 10
+    assert 40 < m["extra_anon_mib"] < 60, m
