@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""Benchmark fastnpz.savez_compressed against numpy.savez_compressed.
+"""Benchmark fastnpz against numpy: saving and loading .npz archives.
 
 Usage:
-    python3 benches/bench.py [--quick] [--repeats N] [--datasets a,b]
+    python3 benches/bench.py [--quick] [--suites seeded,real,classes]
+                             [--datasets a,b] [--repeats N]
                              [--levels SPEC] [--level-repeats N]
+                             [--skip-load] [--skip-memory] [--no-install]
                              [--markdown out.md] [--json out.json] [--check]
 
-See benches/README.md for what each column means.
+Three suites: `seeded` (six generated datasets), `real` (arrays from
+public packages, fetched with pip download into $FASTNPZ_BENCH_CACHE) and
+`classes` (one array per kind of data people store). Every dataset of every
+suite is saved by numpy.savez_compressed and fastnpz.savez_compressed; the
+seeded and real datasets are then loaded back by numpy.load and
+fastnpz.load. See benches/README.md for what each column means.
 
-Set FASTNPZ_BENCH_FAKE=1 to run the "fastnpz" side with numpy's own
-savez_compressed. This lets you test the harness without a build; every
-speedup should then come out near 1.0.
+FASTNPZ_BENCH_FAKE=1 runs the "fastnpz" side with numpy's own functions,
+which tests the harness without a build (every ratio should then come out
+near 1.0); FASTNPZ_BENCH_FAKE=load fakes only fastnpz.load, with np.load.
 """
 
 from __future__ import annotations
@@ -29,15 +36,24 @@ import tempfile
 import time
 import zipfile
 
+import classes
+import loadbench
 import numpy as np
+import realdata
+import report
+import targets
+from procmem import reset_hwm, status_kib
 
 MiB = 1 << 20
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 # ----------------------------------------------------------------------------
 # Implementations
 # ----------------------------------------------------------------------------
 
-FAKE = os.environ.get("FASTNPZ_BENCH_FAKE", "") not in ("", "0")
+FAKE_MODE = os.environ.get("FASTNPZ_BENCH_FAKE", "")
+FAKE = FAKE_MODE not in ("", "0", "load")
+FAKE_LOAD = FAKE or FAKE_MODE == "load"
 
 
 FAST_BUILD = "n/a"
@@ -61,23 +77,48 @@ def load_fastnpz():
     """Return (savez_compressed, options, version_string) for the fastnpz side."""
     if FAKE:
         @contextlib.contextmanager
-        def options(level=None, threads=None):  # noqa: ARG001 - same signature
+        def options(level=None, threads=None):
             yield
 
         return np.savez_compressed, options, "FAKE (numpy.savez_compressed)"
-    import fastnpz  # noqa: PLC0415
+    import fastnpz
 
-    global FAST_BUILD  # noqa: PLW0603
+    global FAST_BUILD
     FAST_BUILD = _describe_build(fastnpz)
     version = getattr(fastnpz, "__version__", None)
     if version is None:
         try:
-            from importlib.metadata import version as _v  # noqa: PLC0415
+            from importlib.metadata import version as _v
 
             version = _v("fastnpz")
         except Exception:  # noqa: BLE001
             version = "unknown"
     return fastnpz.savez_compressed, fastnpz.options, str(version)
+
+
+def fastnpz_load():
+    """Return (load function or None, description) for the fastnpz side of loading.
+
+    None when the installed fastnpz has no ``load`` yet: the load benchmark
+    is then skipped, with the description saying why.
+    """
+    if FAKE_LOAD:
+        return np.load, "FAKE (numpy.load)"
+    import fastnpz
+
+    fn = getattr(fastnpz, "load", None)
+    if fn is None:
+        return None, f"fastnpz {getattr(fastnpz, '__version__', '?')} has no load()"
+    return fn, "fastnpz.load"
+
+
+def default_threads():
+    """The thread count of fastnpz's default call (1 when it is faked)."""
+    if FAKE:
+        return 1
+    import fastnpz
+
+    return int(fastnpz.get_options()["threads"])
 
 
 # ----------------------------------------------------------------------------
@@ -367,11 +408,13 @@ def make_impls(fast_save, fast_options, level=None):
 
 
 def timed_save(fn, path, args, kwargs):
+    """Run one save; return (wall seconds, output bytes, CPU seconds of all threads)."""
     gc.collect()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     fn(path, args, kwargs)
     dt = time.perf_counter() - t0
-    return dt, os.path.getsize(path)
+    return dt, os.path.getsize(path), time.process_time() - c0
 
 
 def bench_timing(name, args, kwargs, impls, repeats, tmpdir, warmup, log):
@@ -385,17 +428,18 @@ def bench_timing(name, args, kwargs, impls, repeats, tmpdir, warmup, log):
     """
     times = {k: [] for k in impls}
     sizes = {k: [] for k in impls}
+    cpu = {k: [] for k in impls}
     verify = {}
     if warmup:
         for impl, fn in impls.items():
             p = os.path.join(tmpdir, f"warmup_{impl}.npz")
             try:
                 fn(p, args, kwargs)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 if impl == "numpy":
                     raise
                 verify[impl] = [f"raised {type(e).__name__}: {e}"]
-                return times, sizes, verify
+                return times, sizes, cpu, verify
             finally:
                 with contextlib.suppress(OSError):
                     os.remove(p)
@@ -404,25 +448,26 @@ def bench_timing(name, args, kwargs, impls, repeats, tmpdir, warmup, log):
         for impl in order:
             path = os.path.join(tmpdir, f"{name}_{impl}.npz")
             try:
-                dt, size = timed_save(impls[impl], path, args, kwargs)
-            except Exception as e:  # noqa: BLE001
+                dt, size, cpu_s = timed_save(impls[impl], path, args, kwargs)
+            except Exception as e:
                 if impl == "numpy":
                     raise
                 verify[impl] = [f"raised {type(e).__name__}: {e}"]
                 with contextlib.suppress(OSError):
                     os.remove(path)
-                return times, sizes, verify
+                return times, sizes, cpu, verify
             times[impl].append(dt)
             sizes[impl].append(size)
+            cpu[impl].append(cpu_s)
             if r == 0 and impl != "numpy":
                 probs = verify_npz(path, args, kwargs)
                 verify[impl] = probs
                 if probs:
                     os.remove(path)
-                    return times, sizes, verify
+                    return times, sizes, cpu, verify
             os.remove(path)
         log(f"  round {r + 1}/{repeats}: " + "  ".join(f"{k} {v[-1]:.3f}s" for k, v in times.items()))
-    return times, sizes, verify
+    return times, sizes, cpu, verify
 
 
 def pair_summary(times, sizes, impl):
@@ -454,46 +499,52 @@ def pair_summary(times, sizes, impl):
 def time_row(row, args, kwargs, impls, repeats, tmpdir, warmup, log):
     """Time one row's implementations with `bench_timing` and fill in `row`.
 
-    Adds ``verify``; then, if every output was correct, ``times``, ``sizes``
-    and the `pair_summary` fields of ``fastnpz``, else ``error``.
+    Adds ``verify``; then, if every output was correct, ``times``, ``sizes``,
+    ``cpu_s`` (CPU seconds of all threads per call), the `pair_summary`
+    fields of ``fastnpz`` and ``fastnpz_cpu_per_wall``, else ``error``.
 
     Returns
     -------
     bool
         True if every output was correct.
     """
-    times, sizes, verify = bench_timing(row["dataset"], args, kwargs, impls, repeats, tmpdir, warmup, log)
+    times, sizes, cpu, verify = bench_timing(row["dataset"], args, kwargs, impls, repeats, tmpdir, warmup, log)
     row["verify"] = verify
     bad = {k: v for k, v in verify.items() if v}
     if bad:
         row["error"] = "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in bad.items())
         log(f"{row_label(row)} CORRECTNESS FAILURE: {row['error']}")
         return False
-    row.update({"times": times, "sizes": sizes}, **pair_summary(times, sizes, "fastnpz"))
+    row.update({"times": times, "sizes": sizes, "cpu_s": cpu}, **pair_summary(times, sizes, "fastnpz"))
+    # CPU time over wall time of the default call: about N when its N threads
+    # all ran, about 1 when the machine had no core to spare for them.
+    row["fastnpz_cpu_per_wall"] = statistics.median(c / t for c, t in zip(cpu["fastnpz"], times["fastnpz"]))
     return True
+
+
+
+
+# Every dataset of every suite: name -> (suite, generator, is_large,
+# default repeats full, default repeats quick). Names are unique across suites.
+SUITES = ("seeded", "real", "classes")
+REGISTRY = {name: ("seeded", *spec) for name, spec in DATASETS.items()}
+REGISTRY.update({name: ("real", *spec) for name, spec in realdata.REAL_DATASETS.items()})
+REGISTRY.update({name: ("classes", gen, True, 5, 3) for name, (gen, _, _) in classes.CLASSES.items()})
+
+# The real datasets as kinds of data, for the size-classes table: name -> (kind, dtype).
+REAL_KINDS = {
+    "photo_stack": ("photographs, 256x256 RGB crops", "uint8"),
+    "photo_dict": ("photographs and scans, native shapes", "uint8 (+ int64)"),
+    "float_images": ("float images", "float32/float64"),
+    "model_weights": ("model weights", "float32"),
+    "measurements": ("measured signals and tables", "mixed"),
+    "small_real": ("many small arrays", "mixed"),
+}
 
 
 # ----------------------------------------------------------------------------
 # Peak memory (each measurement in a fresh subprocess)
 # ----------------------------------------------------------------------------
-
-
-def _proc_status_kib(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def _reset_hwm():
-    """Reset VmHWM (peak RSS) to the current RSS. Returns False if not supported."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return _proc_status_kib("VmHWM") <= _proc_status_kib("VmRSS") + 64
 
 
 def mem_worker(dataset, impl, scale, tmpdir, level=None):
@@ -502,7 +553,7 @@ def mem_worker(dataset, impl, scale, tmpdir, level=None):
     `impl` and `level` name the call as in `make_impls`. The result is printed
     as one ``MEMRESULT {json}`` line on stdout.
     """
-    import threading  # noqa: PLC0415
+    import threading
 
     fast_save, fast_options, _ = load_fastnpz()
     impls = make_impls(fast_save, fast_options, level)
@@ -512,17 +563,17 @@ def mem_worker(dataset, impl, scale, tmpdir, level=None):
     fn(tiny, (), {"t": np.arange(16.0)})
     os.remove(tiny)
 
-    args, kwargs = DATASETS[dataset][0](scale)
+    args, kwargs = REGISTRY[dataset][1](scale)
     path = os.path.join(tmpdir, f"mem_{dataset}_{impl}_{os.getpid()}.npz")
     gc.collect()
     gc.disable()
-    baseline = _proc_status_kib("VmRSS")
-    if _reset_hwm():
+    baseline = status_kib("VmRSS")
+    if reset_hwm():
         method = "VmHWM after clear_refs=5"
         t0 = time.perf_counter()
         fn(path, args, kwargs)
         dt = time.perf_counter() - t0
-        peak = _proc_status_kib("VmHWM")
+        peak = status_kib("VmHWM")
     else:
         method = "VmRSS sampled every 1 ms"
         stop = threading.Event()
@@ -530,9 +581,7 @@ def mem_worker(dataset, impl, scale, tmpdir, level=None):
 
         def sampler():
             while not stop.is_set():
-                v = _proc_status_kib("VmRSS")
-                if v > peak_box[0]:
-                    peak_box[0] = v
+                peak_box[0] = max(peak_box[0], status_kib("VmRSS"))
                 time.sleep(0.001)
 
         th = threading.Thread(target=sampler, daemon=True)
@@ -542,7 +591,7 @@ def mem_worker(dataset, impl, scale, tmpdir, level=None):
         dt = time.perf_counter() - t0
         stop.set()
         th.join()
-        peak = max(peak_box[0], _proc_status_kib("VmRSS"))
+        peak = max(peak_box[0], status_kib("VmRSS"))
     gc.enable()
     os.remove(path)
     out = {
@@ -598,6 +647,26 @@ def record_memory(row, impl, key, quick, tmpdir, log):
     log(f"{row_label(row)} {impl}: peak extra RSS {m['extra_mib']:.1f} MiB ({m['method']})")
 
 
+# The load measurements: row["memory"] key -> (loader, which writer's archive).
+LOAD_MEMORY = {"numpy@numpy": ("numpy", "numpy"), "fastnpz@numpy": ("fastnpz", "numpy"),
+               "fastnpz@fastnpz": ("fastnpz", "fastnpz")}
+
+
+def record_load_memory(row, archives, tiny, log):
+    """Peak extra anonymous memory of one full load per `LOAD_MEMORY` entry, into ``row["memory"]``."""
+    for key, (impl, writer) in LOAD_MEMORY.items():
+        cmd = [sys.executable, os.path.abspath(__file__), "--_load-mem-worker", impl, archives[writer], tiny]
+        try:
+            m = loadbench.measure(cmd)
+        except RuntimeError as e:
+            log(f"[{row['dataset']}] load memory {key} failed: {e}")
+            row.setdefault("memory", {})[key] = {"error": str(e)}
+            continue
+        row.setdefault("memory", {})[key] = m
+        log(f"[{row['dataset']}] load {impl} on the {writer}-written archive: peak extra anon "
+            f"{m['extra_anon_mib']:.1f} MiB beyond {m['loaded_bytes'] / MiB:.1f} MiB of arrays ({m['samples']} samples)")
+
+
 # ----------------------------------------------------------------------------
 # Reporting
 # ----------------------------------------------------------------------------
@@ -635,7 +704,7 @@ def machine_info(fast_version):
         "platform": platform.platform(),
         "numpy": np.__version__,
         "fastnpz": fast_version,
-        "fake": FAKE,
+        "fake": FAKE_MODE or False,
         "fastnpz_build": FAST_BUILD,
         "loadavg_start": _loadavg(),
     }
@@ -648,151 +717,11 @@ def _loadavg():
         return None
 
 
-COLUMNS = [
-    ("dataset", "dataset"),
-    ("raw_mib", "size (MiB)"),
-    ("numpy_s", "numpy (s)"),
-    ("fastnpz_s", "fastnpz (s)"),
-    ("speedup", "speedup"),
-    ("speedup_1t", "speedup 1T"),
-    ("size_ratio", "size ratio"),
-    ("numpy_peak_mib", "numpy peak (MiB)"),
-    ("fastnpz_peak_mib", "fastnpz peak (MiB)"),
-]
-
-DETAIL_COLUMNS = [
-    ("dataset", "dataset"),
-    ("n_arrays", "arrays"),
-    ("repeats", "rounds"),
-    ("numpy_bytes", "numpy out (B)"),
-    ("fastnpz_bytes", "fastnpz out (B)"),
-    ("fastnpz_1t_bytes", "fastnpz 1T out (B)"),
-    ("speedup_range", "speedup min..max"),
-    ("fastnpz_1t_s", "fastnpz 1T (s)"),
-]
-
-LEVEL_COLUMNS = [
-    ("dataset", "dataset"),
-    ("level", "level"),
-    ("repeats", "rounds"),
-    ("numpy_s", "numpy (s)"),
-    ("fastnpz_s", "fastnpz (s)"),
-    ("speedup", "speedup"),
-    ("speedup_range", "speedup min..max"),
-    ("size_ratio", "size ratio"),
-    ("fastnpz_bytes", "fastnpz out (B)"),
-    ("fastnpz_peak_mib", "fastnpz peak (MiB)"),
-]
-
-
-def _fmt(key, v):
-    if v is None:
-        return "-"
-    if isinstance(v, str):
-        return v
-    if key == "raw_mib":
-        return f"{v:.1f}"
-    if key.endswith("_s"):
-        return f"{v:.3f}"
-    if key.startswith("speedup"):
-        return f"{v:.2f}x"
-    if key == "size_ratio":
-        return f"{v:.4f}"
-    if key.endswith("_mib"):
-        return f"{v:.1f}"
-    if key.endswith("_bytes"):
-        return f"{v:,}"
-    return str(v)
-
-
-def row_cells(res, columns):
-    cells = []
-    for key, _ in columns:
-        if res.get("error") and key not in ("dataset", "level", "raw_mib", "n_arrays"):
-            cells.append("WRONG" if key in ("speedup", "repeats") else "-")
-        else:
-            cells.append(_fmt(key, res.get(key)))
-    return cells
-
-
-def text_table(results, columns):
-    header = [h for _, h in columns]
-    rows = [row_cells(r, columns) for r in results]
-    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
-
-    def line(cells):
-        out = []
-        for i, c in enumerate(cells):
-            out.append(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]))
-        return "  ".join(out).rstrip()
-
-    sep = "  ".join("-" * w for w in widths)
-    return "\n".join([line(header), sep] + [line(r) for r in rows])
-
-
-def markdown_table(results, columns):
-    header = [h for _, h in columns]
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|"]
-    for r in results:
-        out.append("| " + " | ".join(row_cells(r, columns)) + " |")
-    return "\n".join(out)
-
-
-# ----------------------------------------------------------------------------
-# Targets (--check). Timing thresholds live here only, never in unit tests.
-# ----------------------------------------------------------------------------
-
-MEDIAN_SPEEDUP = 8.0
-MIN_SPEEDUP = 2.0
-MANY_SMALL_SPEEDUP = 10.0
-MAX_SIZE_RATIO = 1.01
-MEM_SLACK_MIB = 32.0
-
-
-def median_speedup(results):
-    """Median over datasets of the default-call speedup (None if no row has one)."""
-    speedups = [r["speedup"] for r in results if not r.get("error")]
-    return statistics.median(speedups) if speedups else None
-
-
-def check_targets(results):
-    """Check the default-call rows against the targets.
-
-    Parameters
-    ----------
-    results : list of dict
-        The default-call rows; per-level rows are not checked.
-
-    Returns
-    -------
-    list of str
-        One message per missed target; empty if all are met.
-    """
-    failures = []
-    for r in results:
-        n = r["dataset"]
-        if r.get("error"):
-            failures.append(f"{n}: output is wrong: {r['error']}")
-            continue
-        floor, which = (
-            (MANY_SMALL_SPEEDUP, "the many_small target") if n == "many_small" else (MIN_SPEEDUP, "every dataset")
-        )
-        if r["speedup"] < floor:
-            failures.append(f"{n}: speedup {r['speedup']:.2f}x < {floor}x ({which})")
-        if r["size_ratio"] > MAX_SIZE_RATIO:
-            failures.append(f"{n}: size ratio {r['size_ratio']:.4f} > {MAX_SIZE_RATIO} (fastnpz bytes / numpy bytes)")
-        if r.get("numpy_peak_mib") is None or r.get("fastnpz_peak_mib") is None:
-            failures.append(f"{n}: peak memory not measured (remove --skip-memory for --check)")
-        elif r["fastnpz_peak_mib"] > r["numpy_peak_mib"] + MEM_SLACK_MIB:
-            failures.append(
-                f"{n}: fastnpz peak extra RSS {r['fastnpz_peak_mib']:.1f} MiB > "
-                f"numpy's {r['numpy_peak_mib']:.1f} MiB + {MEM_SLACK_MIB:.0f} MiB"
-            )
-    med = median_speedup(results)
-    if med is not None and med < MEDIAN_SPEEDUP:
-        n_ok = sum(1 for r in results if not r.get("error"))
-        failures.append(f"median speedup over the {n_ok} datasets measured {med:.2f}x < {MEDIAN_SPEEDUP}x")
-    return failures
+def banner(lines):
+    """A block nobody can miss, on stdout and stderr."""
+    text = "\n".join(["#" * 78, *(f"##  {line}" for line in lines), "#" * 78])
+    print(text, flush=True)
+    print(text, file=sys.stderr, flush=True)
 
 
 # ----------------------------------------------------------------------------
@@ -801,6 +730,7 @@ def check_targets(results):
 
 
 DEFAULT_LEVEL_REPEATS = 5
+REQUIREMENTS = os.path.join(HERE, "requirements.txt")
 
 
 def parse_levels(spec):
@@ -832,15 +762,17 @@ def parse_levels(spec):
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="datasets about 16x smaller (CI smoke run)")
+    p.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated suites to run (default: {','.join(SUITES)})")
+    p.add_argument("--datasets", default=None, help="comma-separated datasets of any suite (overrides --suites): "
+                   + ",".join(REGISTRY))
     p.add_argument("--repeats", type=int, default=None, help="timing rounds per dataset (default: per dataset)")
-    p.add_argument("--datasets", default=None, help="comma-separated subset of: " + ",".join(DATASETS))
     p.add_argument(
         "--levels",
         type=parse_levels,
         default=None,
         metavar="SPEC",
         help="also time fastnpz under options(level=L) against numpy's default call for each level L "
-        "in SPEC, e.g. 0-9 or 1,6,9 (default: no per-level rows)",
+        "in SPEC, e.g. 0-9 or 1,6,9, on the seeded datasets (default: no per-level rows)",
     )
     p.add_argument(
         "--level-repeats",
@@ -849,12 +781,65 @@ def parse_args(argv):
         metavar="N",
         help=f"timing rounds per level row (default: {DEFAULT_LEVEL_REPEATS}, or the dataset's rounds if fewer)",
     )
+    p.add_argument("--skip-load", action="store_true", help="time saving only")
+    p.add_argument("--skip-memory", action="store_true", help="skip the peak-memory subprocess measurements")
+    p.add_argument("--no-install", action="store_true",
+                   help=f"do not pip install {os.path.relpath(REQUIREMENTS)} when Pillow is missing")
     p.add_argument("--markdown", default=None, metavar="OUT.md", help="also write a Markdown report")
     p.add_argument("--json", default=None, metavar="OUT.json", help="also write a JSON report")
-    p.add_argument("--check", action="store_true", help="exit non-zero if performance targets are missed")
-    p.add_argument("--skip-memory", action="store_true", help="skip the peak-RSS subprocess measurements")
+    p.add_argument("--check", action="store_true", help="exit non-zero if a target is missed or not measured")
     p.add_argument("--tmpdir", default=None, help="directory for output files (default: tempfile default)")
     return p.parse_args(argv)
+
+
+def prepare_real_data(install, log):
+    """Make the real-data suite runnable: Pillow importable, every wheel cached.
+
+    Returns
+    -------
+    str or None
+        Why the suite cannot run, or None if it can.
+    """
+    try:
+        import PIL
+    except ImportError:
+        if not install:
+            return f"Pillow is not installed (pip install -r {REQUIREMENTS}) and --no-install was given"
+        log(f"[real data] Pillow is missing: pip install -r {REQUIREMENTS}")
+        cmd = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", REQUIREMENTS]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            tail = " / ".join(proc.stderr.strip().splitlines()[-3:])
+            return f"pip install -r {REQUIREMENTS} failed (exit {proc.returncode}): {tail}"
+        import importlib
+
+        importlib.invalidate_caches()
+        try:
+            import PIL  # noqa: F401
+        except ImportError as e:
+            return f"Pillow still cannot be imported after installing it: {e}"
+    try:
+        realdata.fetch_all(log)
+    except realdata.RealDataUnavailable as e:
+        return str(e)
+    return None
+
+
+def select_datasets(opts):
+    """The dataset names to run, in suite order, or raise SystemExit(2) on a bad name."""
+    if opts.datasets:
+        names = [n.strip() for n in opts.datasets.split(",") if n.strip()]
+        unknown = [n for n in names if n not in REGISTRY]
+        if unknown:
+            print(f"error: unknown dataset(s) {unknown}; choose from {list(REGISTRY)}", file=sys.stderr)
+            raise SystemExit(2)
+        return names
+    suites = [s.strip() for s in opts.suites.split(",") if s.strip()]
+    unknown = [s for s in suites if s not in SUITES]
+    if unknown:
+        print(f"error: unknown suite(s) {unknown}; choose from {list(SUITES)}", file=sys.stderr)
+        raise SystemExit(2)
+    return [n for n, spec in REGISTRY.items() if spec[0] in suites]
 
 
 def main(argv=None):
@@ -863,6 +848,10 @@ def main(argv=None):
         dataset, impl, tmpdir, rest = argv[1], argv[2], argv[3], argv[4:]
         level = int(rest[rest.index("--level") + 1]) if "--level" in rest else None
         mem_worker(dataset, impl, 16 if "--quick" in rest else 1, tmpdir, level)
+        return 0
+    if argv and argv[0] == "--_load-mem-worker":
+        impl, path, tiny = argv[1:4]
+        loadbench.mem_worker(np.load if impl == "numpy" else fastnpz_load()[0], path, tiny)
         return 0
 
     opts = parse_args(argv)
@@ -873,99 +862,177 @@ def main(argv=None):
 
     try:
         fast_save, fast_options, fast_version = load_fastnpz()
+        fast_load, load_desc = (None, "--skip-load") if opts.skip_load else fastnpz_load()
+        threads = default_threads()
     except (ImportError, AttributeError) as e:
         print(f"error: cannot import fastnpz ({type(e).__name__}: {e}). Build/install it first, or set "
               "FASTNPZ_BENCH_FAKE=1 to test the harness against numpy.", file=sys.stderr)
         return 2
-
-    if opts.datasets:
-        names = [n.strip() for n in opts.datasets.split(",") if n.strip()]
-        unknown = [n for n in names if n not in DATASETS]
-        if unknown:
-            print(f"error: unknown dataset(s) {unknown}; choose from {list(DATASETS)}", file=sys.stderr)
-            return 2
-    else:
-        names = list(DATASETS)
+    names = select_datasets(opts)
     levels = opts.levels or []
+    skipped = {}
+    if fast_load is None:
+        skipped["load"] = load_desc
+    if any(REGISTRY[n][0] == "real" for n in names):
+        why = prepare_real_data(not opts.no_install, log)
+        if why:
+            if not opts.quick:
+                print(f"error: the real-data suite cannot run: {why}\n"
+                      f"(fetch it beforehand with `python {os.path.relpath(os.path.join(HERE, 'realdata.py'))} "
+                      "--fetch`, or leave it out with --suites seeded,classes)", file=sys.stderr)
+                return 2
+            skipped["real"] = why
+            names = [n for n in names if REGISTRY[n][0] != "real"]
 
     info = machine_info(fast_version)
-    print("fastnpz benchmark: numpy.savez_compressed vs fastnpz.savez_compressed")
+    info["default_threads"] = threads
+    info["loader"] = load_desc
+    print("fastnpz benchmark: numpy vs fastnpz, savez_compressed and load")
     print(f"  cpu: {info['cpu_count']} logical ({info['cpus_usable']} usable)  {info['cpu_model']}")
     print(f"  mem: {info['mem_total_gib']} GiB   platform: {info['platform']}")
     print(f"  python {info['python']} ({info['python_impl']})  numpy {info['numpy']}  fastnpz {info['fastnpz']}")
-    print(f"  fastnpz build: {info['fastnpz_build']}")
+    print(f"  fastnpz build: {info['fastnpz_build']}   default threads: {threads}")
     la = info["loadavg_start"]
     print(f"  load average at start: {la}"
           + ("   (WARNING: busy machine, timings will be noisy)" if la and la[0] > 0.7 else ""))
     print(f"  mode: {'quick (datasets / 16)' if opts.quick else 'full'}"
-          + ("   ** FAKE: the fastnpz side is numpy itself **" if FAKE else ""))
+          + ("   ** FAKE: the fastnpz side is numpy itself **" if FAKE else "")
+          + ("   ** FAKE: fastnpz.load is numpy.load **" if FAKE_MODE == "load" else ""))
+    print(f"  datasets: {', '.join(names)}")
     if levels:
-        print(f"  per-level rows for levels {','.join(map(str, levels))}")
+        print(f"  per-level rows for levels {','.join(map(str, levels))} (seeded suite)")
     print(flush=True)
+    if "load" in skipped and not opts.skip_load:
+        banner([f"LOAD BENCHMARK SKIPPED: {skipped['load']}.", "Only saving is measured in this run."])
+    if "real" in skipped:
+        banner(["REAL-DATA SUITE SKIPPED (--quick only; a full run stops instead):", skipped["real"]])
 
     impls = make_impls(fast_save, fast_options)
+    loaders = {"numpy": np.load, "fastnpz": fast_load}
     tmpdir = tempfile.mkdtemp(prefix="fastnpz-bench-", dir=opts.tmpdir)
-    results = []
-    level_results = []
+    results, level_results, load_results = [], [], []
     t_start = time.perf_counter()
     try:
+        tiny = os.path.join(tmpdir, "tiny.npz")
+        np.savez_compressed(tiny, t=np.arange(16.0))
         for name in names:
-            gen, is_large, rep_full, rep_quick = DATASETS[name]
+            rep_full, rep_quick = REGISTRY[name][3:]
             repeats = opts.repeats or (rep_quick if opts.quick else rep_full)
-            level_repeats = opts.level_repeats or min(DEFAULT_LEVEL_REPEATS, repeats)
-            log(f"[{name}] generating ...")
-            t0 = time.perf_counter()
-            args, kwargs = gen(scale)
-            nbytes = dataset_nbytes(args, kwargs)
-            log(f"[{name}] {nbytes / MiB:.1f} MiB in {len(args) + len(kwargs)} arrays, "
-                f"generated in {time.perf_counter() - t0:.1f}s; {repeats} rounds"
-                + (f", {level_repeats} per level row" if levels else ""))
-            warmup = nbytes < 16 * MiB
-            res = {
-                "dataset": name,
-                "large": is_large,
-                "raw_mib": nbytes / MiB,
-                "raw_bytes": nbytes,
-                "n_arrays": len(args) + len(kwargs),
-                "repeats": repeats,
-            }
-            if time_row(res, args, kwargs, impls, repeats, tmpdir, warmup, log):
-                times, sizes = res["times"], res["sizes"]
-                ratios_1t = [a / b for a, b in zip(times["numpy"], times["fastnpz_1t"])]
-                res.update(
-                    {
-                        "ratios_1t": ratios_1t,
-                        "fastnpz_1t_s": statistics.median(times["fastnpz_1t"]),
-                        "speedup_1t": statistics.median(ratios_1t),
-                        "fastnpz_1t_bytes": int(statistics.median(sizes["fastnpz_1t"])),
-                    }
-                )
-                log(f"[{name}] speedup {res['speedup']:.2f}x (1T {res['speedup_1t']:.2f}x), "
-                    f"size ratio {res['size_ratio']:.4f}")
-            rows = []
-            for level in levels:
-                row = {"dataset": name, "level": level, "repeats": level_repeats}
-                level_impls = make_impls(fast_save, fast_options, level)
-                log(f"{row_label(row)} {level_repeats} rounds")
-                if time_row(row, args, kwargs, level_impls, level_repeats, tmpdir, warmup, log):
-                    log(f"{row_label(row)} speedup {row['speedup']:.2f}x, size ratio {row['size_ratio']:.4f}")
-                rows.append(row)
-            del args, kwargs
-            gc.collect()
-            if not opts.skip_memory:
-                if not res.get("error"):
-                    record_memory(res, "numpy", "numpy_peak_mib", opts.quick, tmpdir, log)
-                    record_memory(res, "fastnpz", "fastnpz_peak_mib", opts.quick, tmpdir, log)
-                for row in rows:
-                    if not row.get("error"):
-                        record_memory(row, "fastnpz", "fastnpz_peak_mib", opts.quick, tmpdir, log)
+            res, rows, lrow = run_dataset(name, scale, repeats, opts, impls, fast_save, fast_options,
+                                          loaders if fast_load else None, levels, tmpdir, tiny, log)
             results.append(res)
             level_results += rows
+            if lrow is not None:
+                load_results.append(lrow)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     elapsed = time.perf_counter() - t_start
+    return finish(opts, info, threads, results, level_results, load_results, skipped, elapsed)
 
-    med = median_speedup(results)
+
+def run_dataset(name, scale, repeats, opts, impls, fast_save, fast_options, loaders, levels, tmpdir, tiny, log):
+    """Generate one dataset and run everything measured on it.
+
+    Returns
+    -------
+    tuple
+        (save row, per-level rows, load row or None).
+    """
+    t_dataset = time.perf_counter()
+    suite, gen, is_large = REGISTRY[name][:3]
+    level_repeats = opts.level_repeats or min(DEFAULT_LEVEL_REPEATS, repeats)
+    levels = levels if suite == "seeded" else []
+    log(f"[{name}] generating ({suite}) ...")
+    t0 = time.perf_counter()
+    args, kwargs = gen(scale)
+    nbytes = dataset_nbytes(args, kwargs)
+    n_arrays = len(args) + len(kwargs)
+    log(f"[{name}] {nbytes / MiB:.1f} MiB in {n_arrays} arrays, generated in {time.perf_counter() - t0:.1f}s; "
+        f"{repeats} rounds" + (f", {level_repeats} per level row" if levels else ""))
+    warmup = nbytes < 16 * MiB
+    res = {
+        "dataset": name,
+        "suite": suite,
+        "large": is_large,
+        "single_large_member": is_large and n_arrays == 1,
+        "raw_mib": nbytes / MiB,
+        "raw_bytes": nbytes,
+        "n_arrays": n_arrays,
+        "repeats": repeats,
+    }
+    if suite == "classes":
+        res["dtype"], res["kind"] = classes.CLASSES[name][1:]
+    if time_row(res, args, kwargs, impls, repeats, tmpdir, warmup, log):
+        times, sizes = res["times"], res["sizes"]
+        ratios_1t = [a / b for a, b in zip(times["numpy"], times["fastnpz_1t"])]
+        scaling = [a / b for a, b in zip(times["fastnpz_1t"], times["fastnpz"])]
+        res.update(
+            {
+                "ratios_1t": ratios_1t,
+                "fastnpz_1t_s": statistics.median(times["fastnpz_1t"]),
+                "speedup_1t": statistics.median(ratios_1t),
+                "fastnpz_1t_bytes": int(statistics.median(sizes["fastnpz_1t"])),
+                "thread_scaling": statistics.median(scaling),
+            }
+        )
+        log(f"[{name}] speedup {res['speedup']:.2f}x (1T {res['speedup_1t']:.2f}x, threads "
+            f"{res['thread_scaling']:.2f}x, CPU/wall {res['fastnpz_cpu_per_wall']:.2f}), "
+            f"size ratio {res['size_ratio']:.4f}")
+    rows = []
+    for level in levels:
+        row = {"dataset": name, "level": level, "repeats": level_repeats}
+        level_impls = make_impls(fast_save, fast_options, level)
+        log(f"{row_label(row)} {level_repeats} rounds")
+        if time_row(row, args, kwargs, level_impls, level_repeats, tmpdir, warmup, log):
+            log(f"{row_label(row)} speedup {row['speedup']:.2f}x, size ratio {row['size_ratio']:.4f}")
+        rows.append(row)
+
+    lrow, archives = None, {}
+    if loaders and suite != "classes":
+        lrow = {k: res[k] for k in ("dataset", "suite", "large", "raw_mib", "n_arrays", "repeats")}
+        if res.get("error"):
+            lrow["error"] = "fastnpz's archive is wrong (see the save row)"
+        else:
+            archives = {"numpy": os.path.join(tmpdir, f"{name}_load_numpy.npz"),
+                        "fastnpz": os.path.join(tmpdir, f"{name}_load_fastnpz.npz")}
+            np.savez_compressed(archives["numpy"], *args, **kwargs)
+            fast_save(archives["fastnpz"], *args, **kwargs)
+    del args, kwargs
+    gc.collect()
+    try:
+        if archives:
+            loadbench.bench_load(lrow, archives, loaders, repeats, log)
+        if not opts.skip_memory and suite != "classes":
+            if not res.get("error"):
+                record_memory(res, "numpy", "numpy_peak_mib", opts.quick, tmpdir, log)
+                record_memory(res, "fastnpz", "fastnpz_peak_mib", opts.quick, tmpdir, log)
+            for row in rows:
+                if not row.get("error"):
+                    record_memory(row, "fastnpz", "fastnpz_peak_mib", opts.quick, tmpdir, log)
+            if archives and not lrow.get("error"):
+                record_load_memory(lrow, archives, tiny, log)
+    finally:
+        for p in archives.values():
+            with contextlib.suppress(OSError):
+                os.remove(p)
+    res["wall_s"] = time.perf_counter() - t_dataset
+    log(f"[{name}] done in {res['wall_s']:.1f}s (everything measured on it)")
+    return res, rows, lrow
+
+
+def finish(opts, info, threads, results, level_results, load_results, skipped, elapsed):
+    """Print the tables, check the targets, write --markdown/--json; return the exit code."""
+    by_suite = {s: [r for r in results if r["suite"] == s] for s in SUITES}
+    by_suite = {s: rows for s, rows in by_suite.items() if rows}
+    load_flat = [dict(report.flatten_load(r), large=r["large"]) for r in load_results]
+    size_classes = report.class_rows(results, REAL_KINDS) if "classes" in by_suite else []
+    save_cols = report.save_columns(threads)
+
+    def suite_columns(suite):
+        # The size classes are timed only: no memory columns.
+        return [c for c in save_cols if not c[0].endswith("_peak_mib")] if suite == "classes" else save_cols
+
+    titles = {"seeded": "Save: seeded suite", "real": "Save: real-data suite", "classes": "Save: size classes"}
     level_note = [
         "Per level: fastnpz under options(level=L), default threads, vs numpy's default call (zlib level 6),",
         "in paired rounds as above; peak = fastnpz's peak extra RSS at that level.",
@@ -974,20 +1041,59 @@ def main(argv=None):
         [f"Rounds per row: min({DEFAULT_LEVEL_REPEATS}, the dataset's rounds), set by --level-repeats;",
          "fewer than the default-call rows, so the min..max ranges are wider."]
     )
-    print(text_table(results, COLUMNS))
-    print()
-    print(text_table(results, DETAIL_COLUMNS))
-    print()
-    if med is not None:
-        print(f"median speedup over the {sum(1 for r in results if not r.get('error'))} datasets: {med:.2f}x")
-    print("speedup = median over rounds of t_numpy / t_fastnpz (rounds alternate which runs first);")
-    print("speedup 1T = the same with fastnpz.options(threads=1); size ratio = fastnpz bytes / numpy bytes;")
-    print("peak = peak RSS above the pre-call baseline during one call, in a fresh subprocess.")
-    if levels:
+    save_note = ("speedup = median over rounds of t_numpy / t_fastnpz (rounds alternate which runs first); "
+                 f"speedup 1T = the same with fastnpz.options(threads=1); 1T->{threads}T = median of "
+                 f"t_1T / t_default, the default call's gain from its {threads} threads; size ratio = fastnpz "
+                 "bytes / numpy bytes; peak = peak RSS above the pre-call baseline during one call, in a "
+                 "fresh subprocess.")
+    load_note = ("Load: every member read by `with load(path) as f: {k: f[k] for k in f}` (items() column: "
+                 "`dict(f.items())`), numpy.load vs fastnpz.load in alternating pairs on the archive numpy "
+                 "wrote and on the one fastnpz wrote; speedup = median of t_numpy / t_fastnpz. extra = peak "
+                 "RssAnon during one full load, in a fresh subprocess, minus RssAnon before it and minus the "
+                 "bytes of the loaded arrays.")
+
+    def summary_lines():
+        out = []
+        for suite, rows in by_suite.items():
+            med = report.median_of(rows, "speedup")
+            if med is not None:
+                out.append(f"save median speedup, {suite} suite ({len(rows)} datasets): {med:.2f}x")
+        single = [r for r in results if r.get("single_large_member")]
+        med = report.median_of(single, "thread_scaling")
+        if med is not None:
+            out.append(f"save thread scaling 1T->{threads}T, median over {len(single)} single-large-member "
+                       f"datasets: {med:.2f}x")
+        for key, what in (("np_speedup", "numpy-written"), ("fz_speedup", "fastnpz-written")):
+            med = report.median_of(load_flat, key)
+            if med is not None:
+                out.append(f"load median speedup, {what} archives ({len(load_flat)} datasets): {med:.2f}x")
+        return out
+
+    for suite, rows in by_suite.items():
+        print(f"== {titles[suite]} ==")
+        print(report.text_table(rows, suite_columns(suite)))
         print()
-        print(text_table(level_results, LEVEL_COLUMNS))
+        print(report.text_table(rows, report.DETAIL_COLUMNS))
+        print()
+    print(save_note)
+    if level_results:
+        print()
+        print(report.text_table(level_results, report.LEVEL_COLUMNS))
         print()
         print("\n".join(level_note))
+    if size_classes:
+        print("\n== Size classes (seeded kinds, then the real-data suite's rows) ==")
+        print(report.text_table(size_classes, report.CLASS_COLUMNS))
+        print("numpy out/in = numpy's archive bytes / raw bytes (how compressible the kind is).")
+    if load_flat:
+        print("\n== Load ==")
+        print(report.text_table(load_flat, report.LOAD_COLUMNS))
+        print()
+        print(report.text_table(load_flat, report.LOAD_DETAIL_COLUMNS))
+        print(load_note)
+    print()
+    for line in summary_lines():
+        print(line)
     info["loadavg_end"] = _loadavg()
     builds = {FAST_BUILD} | {
         m.get("fastnpz_build")
@@ -1002,39 +1108,23 @@ def main(argv=None):
         for b in sorted(builds | {build_now}):
             print(f"  {b}")
     print(f"total benchmark time: {elapsed:.0f}s; load average at end: {info['loadavg_end']}")
+    for what, why in skipped.items():
+        print(f"SKIPPED {'real-data suite' if what == 'real' else 'load benchmark'}: {why}")
 
     wrong = [r["dataset"] for r in results if r.get("error")]
     wrong += [f"{r['dataset']} level {r['level']}" for r in level_results if r.get("error")]
-    failures = check_targets(results) if opts.check else []
+    wrong += [f"{r['dataset']} (load)" for r in load_results if r.get("error")]
+    t = targets.Targets()
+    targets.check_save(t, by_suite, threads, {"real": f"skipped: {skipped['real']}"} if "real" in skipped else {})
+    targets.check_load(t, load_flat, skipped.get("load"))
+    target_lines = t.summary()
+    print("\nTargets" + ("" if opts.check else " (informational; --check makes a miss exit 1)") + ":")
+    for line in target_lines:
+        print(line)
 
     if opts.markdown:
-        md = [
-            "# fastnpz benchmark",
-            "",
-            f"- CPU: {info['cpu_count']} logical ({info['cpus_usable']} usable), {info['cpu_model']}",
-            f"- Memory: {info['mem_total_gib']} GiB; platform: {info['platform']}",
-            f"- Python {info['python']}, numpy {info['numpy']}, fastnpz {info['fastnpz']}",
-            f"- fastnpz build: `{info['fastnpz_build']}`",
-            f"- Load average at start / end: {info['loadavg_start']} / {info['loadavg_end']}",
-            f"- Mode: {'quick' if opts.quick else 'full'}" + (" (FAKE: fastnpz side is numpy)" if FAKE else ""),
-            "",
-            markdown_table(results, COLUMNS),
-            "",
-            markdown_table(results, DETAIL_COLUMNS),
-            "",
-            (f"Median speedup over the datasets: {med:.2f}x. " if med is not None else "")
-            + "speedup = median over rounds of t_numpy / t_fastnpz; speedup 1T uses "
-            "`fastnpz.options(threads=1)`; size ratio = fastnpz bytes / numpy bytes; "
-            "peak = peak RSS above baseline during one call, measured in a fresh subprocess.",
-        ]
-        if levels:
-            md += ["", "## Per compression level", "", markdown_table(level_results, LEVEL_COLUMNS), "",
-                   " ".join(level_note)]
-        if opts.check:
-            md += ["", "## Targets", ""]
-            md += [f"- FAILED: {f}" for f in failures] or ["- all targets met"]
-        with open(opts.markdown, "w") as f:
-            f.write("\n".join(md) + "\n")
+        write_markdown(opts, info, threads, by_suite, suite_columns, titles, save_note, level_results, level_note,
+                       size_classes, load_flat, load_note, summary_lines(), skipped, target_lines)
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump(
@@ -1042,10 +1132,19 @@ def main(argv=None):
                     "machine": info,
                     "quick": opts.quick,
                     "elapsed_s": elapsed,
+                    "suites": {s: [r["dataset"] for r in rows] for s, rows in by_suite.items()},
                     "results": results,
-                    "levels": {"levels": levels, "level_repeats": opts.level_repeats, "results": level_results}
-                    if levels else None,
-                    "check": {"enabled": opts.check, "failures": failures} if opts.check else None,
+                    "size_classes": [{k: r.get(k) for k in ("kind", "dtype", "dataset", "suite", "raw_mib",
+                                                            "numpy_ratio", "size_ratio", "speedup",
+                                                            "thread_scaling")} for r in size_classes],
+                    "load": {"loader": info["loader"], "skipped": skipped.get("load"), "results": load_results},
+                    "levels": {"levels": opts.levels, "level_repeats": opts.level_repeats, "results": level_results}
+                    if level_results else None,
+                    "real_data": {"cache": realdata.cache_dir(), "wheels": realdata.provenance(),
+                                  "skipped": skipped.get("real")},
+                    "summary": summary_lines(),
+                    "targets": t.items,
+                    "check": {"enabled": opts.check, "failures": t.failures} if opts.check else None,
                 },
                 f,
                 indent=2,
@@ -1056,14 +1155,52 @@ def main(argv=None):
         print(f"\nCORRECTNESS FAILURE on: {', '.join(wrong)} (no numbers reported for these)")
         rc = 1
     if opts.check:
-        if failures:
-            print("\nTargets NOT met:")
-            for fl in failures:
-                print(f"  FAIL  {fl}")
+        if t.failures:
+            print(f"\n{len(t.failures)} target checks NOT met (see above).")
             rc = 1
         else:
             print("\nAll targets met.")
     return rc
+
+
+def write_markdown(opts, info, threads, by_suite, suite_columns, titles, save_note, level_results, level_note,
+                   size_classes, load_flat, load_note, summary, skipped, target_lines):
+    """Write the README-ready report: one section per table, then the targets."""
+    md = [
+        "# fastnpz benchmark",
+        "",
+        (f"- CPU: {info['cpu_count']} logical ({info['cpus_usable']} usable), {info['cpu_model']}; "
+         f"fastnpz default threads: {threads}"),
+        f"- Memory: {info['mem_total_gib']} GiB; platform: {info['platform']}",
+        f"- Python {info['python']}, numpy {info['numpy']}, fastnpz {info['fastnpz']}; loader: {info['loader']}",
+        f"- fastnpz build: `{info['fastnpz_build']}`",
+        f"- Load average at start / end: {info['loadavg_start']} / {info['loadavg_end']}",
+        f"- Mode: {'quick' if opts.quick else 'full'}" + (f" (FAKE={FAKE_MODE})" if FAKE_MODE else ""),
+        *(f"- **SKIPPED** {'real-data suite' if k == 'real' else 'load benchmark'}: {v}" for k, v in skipped.items()),
+        "",
+        *(f"- {line}" for line in summary),
+    ]
+    for suite, rows in by_suite.items():
+        md += ["", f"## {titles[suite]}", "", report.markdown_table(rows, suite_columns(suite)), "",
+               report.markdown_table(rows, report.DETAIL_COLUMNS)]
+    md += ["", save_note]
+    if size_classes:
+        md += ["", "## Size classes", "", report.markdown_table(size_classes, report.CLASS_COLUMNS), "",
+               ("Seeded kinds first, then the real-data suite's rows as kinds. numpy out/in = numpy's archive "
+                "bytes / raw bytes; size ratio = fastnpz bytes / numpy bytes.")]
+    if load_flat:
+        md += ["", "## Load", "", report.markdown_table(load_flat, report.LOAD_COLUMNS), "",
+               report.markdown_table(load_flat, report.LOAD_DETAIL_COLUMNS), "", load_note]
+    if level_results:
+        md += ["", "## Per compression level", "", report.markdown_table(level_results, report.LEVEL_COLUMNS), "",
+               " ".join(level_note)]
+    if "real" in by_suite:
+        md += ["", "## Real-data sources", "", "| package | wheel | sha256 |", "|:---|:---|:---|"]
+        md += [f"| {w['requirement']} | {w['wheel']} | `{w['sha256'][:16]}...` |"
+               for w in realdata.provenance().values()]
+    md += ["", "## Targets" + ("" if opts.check else " (informational)"), "", "```", *target_lines, "```"]
+    with open(opts.markdown, "w") as f:
+        f.write("\n".join(md) + "\n")
 
 
 if __name__ == "__main__":

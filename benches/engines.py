@@ -36,7 +36,6 @@ import zlib
 from importlib import metadata
 
 import numpy as np
-
 from bench import DATASETS, MiB, machine_info
 
 #: Uncompressed bytes per chunk, as fastnpz's DEFAULT_CHUNK.
@@ -81,14 +80,14 @@ def load_engines():
     versions = {"zlib": f"zlib {zlib.ZLIB_RUNTIME_VERSION}"}
     notes = []
     try:
-        from isal import isal_zlib  # noqa: PLC0415
+        from isal import isal_zlib
     except ImportError:
         notes.append("isal skipped: the PyPI package `isal` is not installed")
     else:
         engines += [("isal", level, zlib_api(isal_zlib, level)) for level in range(4)]
         versions["isal"] = f"isal {metadata.version('isal')}"
     try:
-        import deflate  # noqa: PLC0415
+        import deflate
     except ImportError:
         notes.append("libdeflate skipped: the PyPI package `deflate` is not installed")
     else:
@@ -99,7 +98,7 @@ def load_engines():
         engines += [("libdeflate", level, libdeflate(level)) for level in (1, 6, 9, 12)]
         versions["libdeflate"] = f"deflate {metadata.version('deflate')}"
     try:
-        from zlib_ng import zlib_ng  # noqa: PLC0415
+        from zlib_ng import zlib_ng
     except ImportError:
         notes.append("zlib-ng skipped: the PyPI package `zlib-ng` is not installed")
     else:

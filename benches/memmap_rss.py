@@ -23,9 +23,8 @@ import tempfile
 import threading
 import time
 
-import numpy as np
-
 import fastnpz
+import numpy as np
 
 
 def rss_anon_kib() -> int:
@@ -84,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         worst = 0.0
         for name, save in runs:
             out = os.path.join(tmp, f"{name}.npz")
-            seconds, peak = peak_during(lambda: save(out, data=mm))
+            seconds, peak = peak_during(lambda save=save, out=out, mm=mm: save(out, data=mm))
             size = os.path.getsize(out)
             print(f"{name:8s} {seconds:7.2f} s  output {size / 2**20:8.1f} MiB  peak extra RssAnon {peak:7.1f} MiB")
             os.unlink(out)
