@@ -1,6 +1,7 @@
 //! Compressed sizes and single-core speed of each engine and effort, on
-//! members cut from the files given, at several member sizes:
-//! `cargo run --release --no-default-features --example engines -- FILE...`
+//! members cut from the files given, at several member sizes (or, with
+//! `--whole`, on each whole file), in 1 MiB chunks as fastnpz writes them:
+//! `cargo run --release --no-default-features --example engines -- [--whole] FILE...`
 //! Prints one line per (file, member size, engine): `file size engine bytes MB/s`.
 use fastnpz::encode::libdeflate::Compressor;
 use fastnpz::encode::literal;
@@ -9,10 +10,16 @@ use std::time::Instant;
 const CHUNK: usize = 1 << 20;
 
 fn main() {
-    let sizes = [4096usize, 30_000, 100_000, 1 << 20, 4 << 20];
-    for path in std::env::args().skip(1) {
-        let data = std::fs::read(&path).expect("readable file");
-        let stem = std::path::Path::new(&path)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let whole = args.iter().any(|a| a == "--whole");
+    for path in args.iter().filter(|a| *a != "--whole") {
+        let data = std::fs::read(path).expect("readable file");
+        let sizes = if whole {
+            vec![data.len()]
+        } else {
+            vec![4096usize, 30_000, 100_000, 1 << 20, 4 << 20]
+        };
+        let stem = std::path::Path::new(path)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -40,6 +47,8 @@ fn main() {
                 );
             };
             report("lit", &mut |p, o| literal::encode(p, true, o));
+            let mut z = fastnpz::encode::zlib::Zlib::new().expect("zlib");
+            report("zlib", &mut |p, o| z.compress(p, true, o).expect("zlib"));
             for level in [1u8, 2, 4, 5, 6, 7, 9, 10, 12] {
                 for short in [false, true] {
                     let mut c = Compressor::new(level).expect("compressor");

@@ -12,11 +12,14 @@ use std::sync::OnceLock;
 use crate::encode::{crc32, Choice, ChunkEncoder, EncodeError};
 use crate::member::{LayoutError, Member};
 
-/// Uncompressed bytes in every chunk but a member's last (1 MiB). Large
-/// enough that starting a fresh stream per chunk costs about 0.1% of size,
-/// small enough to balance threads on arrays of a few MiB and to bound each
-/// thread's buffer.
-pub const CHUNK_SIZE: u64 = 1 << 20;
+/// Uncompressed bytes in every chunk but a member's last (2 MiB). Starting a
+/// fresh stream per chunk costs deflate the history it would have had: on
+/// real float images, zlib in 1 MiB chunks came out up to 0.63% larger than
+/// in one stream, in 2 MiB chunks at most 0.21%, in 4 MiB chunks 0.1%
+/// (every other dataset measured lost less). 2 MiB keeps that within the
+/// size budget while still splitting members of a few MiB across threads,
+/// and bounds each thread's buffer.
+pub const CHUNK_SIZE: u64 = 2 << 20;
 
 /// One unit of parallel work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,21 +2,24 @@
 //! level 6) in the least time.
 //!
 //! libdeflate's levels differ little in size on much numeric data and a lot
-//! in speed, and which level reaches zlib's size depends on the data, so
-//! the choice is measured on samples, at a cost that grows with the member:
-//! - **small members** (under 64 KiB) get the reference effort: libdeflate
-//!   level 7 with 3-byte matches always allowed, which measured 0.78-1.005
-//!   of zlib's size on every dataset and member size tried (4 KiB to 4 MiB,
-//!   `examples/engines.rs`); a sample would cost as much as the member;
-//! - **mid-size members** (under 8 MiB): one window is compressed by the
-//!   candidates and by the reference effort; the fastest candidate within
-//!   0.5% of the reference wins;
-//! - **large members**: spread 256 KiB windows are compressed by zlib at
-//!   level 6 itself (numpy's compressor: the size not to exceed) and by the
-//!   candidates, fastest first, until one is no larger than zlib. Windows
-//!   that long behave as whole 1 MiB chunks do: on 64 KiB windows,
-//!   libdeflate's blocks and history differ enough to misjudge its size
-//!   against zlib's by up to 2%.
+//! in speed, and which level reaches zlib's size depends on the data, so on
+//! large members the choice is measured: spread 256 KiB windows are
+//! compressed by zlib at level 6 itself (numpy's compressor: the size not
+//! to exceed) and by the candidates, fastest first, until one is no larger
+//! than zlib. If none is, the closest is kept when it is within 0.5% of
+//! zlib, and zlib itself compresses the member otherwise. Windows that long
+//! behave as whole chunks do; on 64 KiB windows libdeflate's blocks
+//! and history differ enough to misjudge its size against zlib's by up to
+//! 2%.
+//!
+//! Members from 256 KiB to 1 MiB are sampled the same way, on a quarter
+//! of their bytes: sampling costs up to a quarter of numpy's own time on
+//! them, but it is what keeps them within numpy's size. Smaller members,
+//! where a sample would cost about as much as the member, get the reference
+//! effort: libdeflate's level 7 with 3-byte matches always allowed, which
+//! measured 0.78-1.008 of zlib's size on every dataset, real arrays
+//! included, and every member size tried (4 KiB to 4 MiB;
+//! `examples/engines.rs`).
 //!
 //! And per chunk, a cheap scan sends noise (random mantissas, sensor noise)
 //! to the literal-only encoder, several times faster than a match search
@@ -34,7 +37,8 @@ pub enum Choice {
     Zlib,
 }
 
-/// The reference effort: libdeflate's level 7 with 3-byte matches always
+/// The effort for members too small to sample, and the deepest candidate:
+/// libdeflate's level 7 with 3-byte matches always
 /// allowed searches about as deep as zlib's level 6 (chains of 100 against
 /// 128, nice length 130 against 128).
 pub const REFERENCE: Choice = Choice::Deflate(7);
@@ -48,69 +52,50 @@ const CANDIDATES: [Choice; 5] = [
     REFERENCE,
 ];
 
-/// How a member is sampled, by its stream length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sampling {
-    /// Not at all: the reference effort.
-    None,
-    /// Against the reference effort.
-    Reference,
-    /// Against zlib itself.
-    Zlib,
-}
-
-/// Members shorter than this are not sampled.
-const MID_MEMBER: u64 = 64 * 1024;
-/// Members at least this long are sampled against zlib.
-const LARGE_MEMBER: u64 = 8 << 20;
-/// A mid-size member's window: a 32nd of it, within these bounds.
-const MID_WINDOW: (u64, u64) = (16 * 1024, 128 * 1024);
-/// A large member's windows, one per `BYTES_PER_WINDOW`, up to `MAX_WINDOWS`.
-const LARGE_WINDOW: u64 = 256 * 1024;
+/// Members (stream bytes) at least this long are sampled.
+pub const SAMPLED_MEMBER: u64 = 256 * 1024;
+/// A sampled member's windows, one per `BYTES_PER_WINDOW`, up to
+/// `MAX_WINDOWS`, each a quarter of the member at most.
+const WINDOW: u64 = 256 * 1024;
 const BYTES_PER_WINDOW: u64 = 32 << 20;
 const MAX_WINDOWS: u64 = 4;
-/// Against the reference effort, a candidate may be this much larger (in
-/// thousandths): the reference is itself 0.78-1.005 of zlib's size.
-const REFERENCE_SLACK_PERMILLE: u64 = 5;
-
-/// How a member of `stream_len` bytes is sampled.
-pub fn sampling(stream_len: u64) -> Sampling {
-    if stream_len < MID_MEMBER {
-        Sampling::None
-    } else if stream_len < LARGE_MEMBER {
-        Sampling::Reference
-    } else {
-        Sampling::Zlib
-    }
-}
+/// When no candidate's samples are as small as zlib's, the closest is kept
+/// if it is at most this much larger (in thousandths): under a third of the
+/// 1% budget; the rest covers how far a member can stray from its samples
+/// and the independent chunks (at most 0.2% against one stream). Beyond
+/// that, zlib compresses the member.
+const FALLBACK_PERMILLE: u64 = 3;
 
 /// Where a member's sample windows start, in stream bytes, and how long
 /// they are: spread evenly, so a member that starts with one kind of data
-/// and continues with another is seen as a whole.
+/// and continues with another is seen as a whole. None for members too
+/// small to sample.
 pub fn windows(stream_len: u64) -> impl Iterator<Item = (u64, usize)> {
-    let (len, count) = match sampling(stream_len) {
-        Sampling::None => (0, 0),
-        Sampling::Reference => ((stream_len / 32).clamp(MID_WINDOW.0, MID_WINDOW.1), 1),
-        Sampling::Zlib => (
-            LARGE_WINDOW,
-            (stream_len / BYTES_PER_WINDOW).clamp(1, MAX_WINDOWS),
-        ),
+    let count = if stream_len < SAMPLED_MEMBER {
+        0
+    } else {
+        (stream_len / BYTES_PER_WINDOW).clamp(1, MAX_WINDOWS)
     };
-    let len = len.min(stream_len);
+    let len = WINDOW.min(stream_len / 4);
     let room = stream_len - len;
     (0..count).map(move |i| (room * (2 * i + 1) / (2 * count), len as usize))
 }
 
-/// The fastest candidate whose samples are no larger than `limit`, given
-/// `size(c)`, the samples' total under candidate `c` (measured lazily,
-/// fastest first). If none is, the one that came closest, as long as it is
-/// within `fallback_permille` thousandths of the limit; beyond that, zlib
-/// itself.
+/// The fastest candidate whose samples are smaller than zlib's, `zlib`, by
+/// a margin, given `size(c)`, the samples' total under candidate `c`
+/// (measured lazily, fastest first); failing that, the closest if near
+/// enough, and zlib itself otherwise.
+///
+/// The margin is twice the square root of zlib's sample size, in bytes:
+/// a few hundred bytes of compressed sample say little about a member
+/// (0.2% for samples that compress to a MiB, 3% for 4 KiB), and sparse
+/// data, whose samples compress to almost nothing, was misjudged by 1.5%
+/// without it.
 pub fn choose(
-    limit: u64,
-    fallback_permille: u64,
+    zlib: u64,
     mut size: impl FnMut(Choice) -> Result<u64, super::EncodeError>,
 ) -> Result<Choice, super::EncodeError> {
+    let limit = zlib.saturating_sub(2 * (zlib as f64).sqrt() as u64);
     let mut closest = (u64::MAX, REFERENCE);
     for candidate in CANDIDATES {
         let s = size(candidate)?;
@@ -121,22 +106,11 @@ pub fn choose(
             closest = (s, candidate);
         }
     }
-    if closest.0 * 1000 <= limit * (1000 + fallback_permille) {
+    if closest.0 * 1000 <= zlib * (1000 + FALLBACK_PERMILLE) {
         Ok(closest.1)
     } else {
         Ok(Choice::Zlib)
     }
-}
-
-/// Against zlib's own size, the closest candidate is kept when it is this
-/// much larger (in thousandths) at most; beyond that, zlib compresses the
-/// member: half the 1% budget, the other half for how far a member can
-/// stray from its samples.
-pub const ZLIB_FALLBACK_PERMILLE: u64 = 5;
-
-/// The limit for candidates measured against the reference effort's size.
-pub fn reference_limit(reference: u64) -> u64 {
-    reference + reference * REFERENCE_SLACK_PERMILLE / 1000
 }
 
 /// Shortest chunk worth scanning for repeats at all.
@@ -226,8 +200,8 @@ mod tests {
 
     #[test]
     fn windows_are_spread_and_inside_the_member() {
-        assert_eq!(windows(1000).count(), 0);
-        for len in [65_536u64, 100_000, 3 << 20, 9 << 20, 1 << 30] {
+        assert_eq!(windows(SAMPLED_MEMBER - 1).count(), 0);
+        for len in [SAMPLED_MEMBER, 9 << 20, 100 << 20, 1 << 30] {
             let w: Vec<_> = windows(len).collect();
             assert!(!w.is_empty() && w.len() <= MAX_WINDOWS as usize);
             for &(at, n) in &w {
@@ -237,7 +211,7 @@ mod tests {
     }
 
     #[test]
-    fn choose_takes_the_fastest_candidate_within_the_limit() {
+    fn choose_takes_the_fastest_candidate_within_zlibs_size() {
         let sizes = |lit, l2, l5, l6, l7| {
             move |c: Choice| {
                 Ok(match c {
@@ -249,18 +223,28 @@ mod tests {
                 })
             }
         };
-        let pick = |sizes| choose(1000, ZLIB_FALLBACK_PERMILLE, sizes).unwrap();
-        assert_eq!(pick(sizes(1200, 1000, 990, 980, 970)), Choice::Deflate(2));
-        assert_eq!(pick(sizes(1200, 1001, 990, 980, 970)), Choice::Deflate(5));
-        assert_eq!(pick(sizes(999, 990, 980, 970, 960)), Choice::Literal);
-        assert_eq!(pick(sizes(1200, 1100, 1050, 1010, 995)), REFERENCE);
-        // Nothing within the limit: the closest, or zlib when even that is
-        // too far.
+        // zlib's samples: 1,000,000 bytes, so the margin is 2,000.
+        let pick = |sizes| choose(1_000_000, sizes).unwrap();
+        let m = 1_000_000;
         assert_eq!(
-            pick(sizes(1200, 1100, 1050, 1005, 1007)),
+            pick(sizes(2 * m, m - 2000, m - 9000, 0, 0)),
+            Choice::Deflate(2)
+        );
+        assert_eq!(
+            pick(sizes(2 * m, m - 1999, m - 9000, 0, 0)),
+            Choice::Deflate(5)
+        );
+        assert_eq!(pick(sizes(m - 5000, m - 9000, 0, 0, 0)), Choice::Literal);
+        assert_eq!(pick(sizes(2 * m, 2 * m, 2 * m, m, m - 3000)), REFERENCE);
+        // Nothing within the margin: the closest, or zlib when even that is
+        // more than 0.3% larger than zlib's.
+        assert_eq!(
+            pick(sizes(2 * m, 2 * m, 2 * m, m + 3000, m + 4000)),
             Choice::Deflate(6)
         );
-        assert_eq!(pick(sizes(1200, 1100, 1050, 1006, 1007)), Choice::Zlib);
-        assert_eq!(reference_limit(1000), 1005);
+        assert_eq!(
+            pick(sizes(2 * m, 2 * m, 2 * m, m + 3001, m + 4000)),
+            Choice::Zlib
+        );
     }
 }
