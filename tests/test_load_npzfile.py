@@ -104,7 +104,7 @@ def test_signature_matches_numpy(fzload):
 
 
 def test_result_is_a_numpy_npzfile(fzload, fz_npzfile, npz_path):
-    assert issubclass(fz_npzfile, np.lib.npyio.NpzFile)
+    assert issubclass(fz_npzfile, np.lib.npyio.NpzFile), fz_npzfile
     with fzload(npz_path) as f:
         assert type(f) is fz_npzfile
         assert isinstance(f, np.lib.npyio.NpzFile)
