@@ -553,6 +553,27 @@ def test_lying_npy_files(fzload, tmp_path, case):
         m.assert_none()
 
 
+@pytest.mark.parametrize("method", [0, 8])
+@pytest.mark.parametrize("n", [10, 3000, 2**18 - 200, 2**18 + 300])
+def test_crc_checked_only_where_zipfile_reaches_the_end(fzload, method, n):
+    """zipfile checks the CRC only when a read reaches the member's end,
+    and reads at least 4096 bytes (numpy's data reads are up to 256 KiB):
+    whether bytes after the array's data hide a bad CRC or a short declared
+    size depends on those windows."""
+    npy = _npy(np.arange(n, dtype="u1"))
+    m = Mismatches(fzload)
+    for extra in (0, 1, 2, 100, 1000, 3000, 3900, 3950, 3968, 3990, 4000, 4090, 4096, 4200,
+                  5000, 9000, 70000, 2**18):
+        payload = npy + bytes(range(256)) * (extra // 256) + bytes(extra % 256)
+        good = zlib.crc32(payload)
+        for what, over in (("bad crc", {"crc": good ^ 1}),
+                           ("usize one short", {"usize": len(payload) - 1}),
+                           ("usize 4096 short", {"usize": max(len(npy), len(payload) - 4096)})):
+            raw = build(_archive([("m.npy", payload, over)], method=method))
+            m.check(raw, f"{n} items + {extra} bytes after, {what}, method {method}")
+    m.assert_none()
+
+
 def test_mid_size_claim_reads_like_numpy(fzload):
     """A header claiming 64 MiB over 800 bytes of data: numpy's EOF message
     names the first 256 KiB chunk it could not fill."""
