@@ -188,6 +188,8 @@ class Mismatches:
         return np_events
 
     def assert_none(self):
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
         assert self.count > 0
         if self.found:
             shown = "\n\n".join(self.found[:8])

@@ -778,6 +778,7 @@ def test_one_mapping_read_from_several_threads(fzload, tmp_path, source):
     for t in threads:
         t.join()
     f.close()
+    p.unlink()
     assert errors == []
     bad = [k for k, v in results if v != expected[k]]
     assert bad == []
