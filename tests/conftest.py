@@ -38,3 +38,20 @@ def fnpz():
 def write_marker(path, data=b"KEEP-ME: pre-existing contents\n"):
     path.write_bytes(data)
     return data
+
+
+@pytest.fixture
+def fzload():
+    """The loader under test: ``fastnpz.load``, or numpy's own ``np.load``
+    with FASTNPZ_TEST_LOAD_ORACLE=1 (to validate the load tests). A missing
+    fastnpz.load is replaced by a stand-in that fails every test using it."""
+    from npz_inspect import loader_under_test
+    return loader_under_test()[0]
+
+
+@pytest.fixture
+def fz_npzfile():
+    """The NpzFile class under test (fastnpz.NpzFile, or numpy's with the
+    oracle variable)."""
+    from npz_inspect import loader_under_test
+    return loader_under_test()[1]

@@ -11,7 +11,11 @@ expected bytes.
 """
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import pickle
+import re
 import struct
 import warnings
 import zipfile
@@ -695,3 +699,175 @@ class Unseekable(RecordingStream):
 
     def close(self):
         self.closed_called = True
+
+
+# ----------------------------------------------------------------------------
+# load parity: numpy.load is the oracle for fastnpz.load
+# ----------------------------------------------------------------------------
+
+#: With this variable set to 1 the load tests run numpy's own np.load as the
+#: loader under test, to validate the tests before fastnpz.load exists.
+LOAD_ORACLE_ENV = "FASTNPZ_TEST_LOAD_ORACLE"
+
+
+class LoaderMissing(BaseException):
+    """Raised by the stand-in for a missing fastnpz.load. Not an Exception,
+    so no helper records it as an outcome: every test using it fails."""
+
+
+class fastnpz_has_no_NpzFile:  # named so that a failing issubclass reads as the cause
+    pass
+
+
+def loader_under_test():
+    """``(load, NpzFile)`` under test: fastnpz's, or numpy's own with
+    FASTNPZ_TEST_LOAD_ORACLE=1. Stand-ins that fail the tests replace what
+    fastnpz lacks (a missing loader must fail the load tests, not skip
+    them)."""
+    if os.environ.get(LOAD_ORACLE_ENV) == "1":
+        return np.load, np.lib.npyio.NpzFile
+    import fastnpz
+
+    def missing_load(*args, **kwargs):
+        raise LoaderMissing(f"fastnpz has no load; set {LOAD_ORACLE_ENV}=1 to run the "
+                            "load tests against numpy.load itself")
+    return (getattr(fastnpz, "load", missing_load),
+            getattr(fastnpz, "NpzFile", fastnpz_has_no_NpzFile))
+
+
+# Object addresses in messages (reprs of file objects) differ between the
+# fresh sources each loader is given.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def exc_key(exc):
+    """What must match for an exception: exact type, message, cause type."""
+    cause = exc.__cause__
+    return ("raises", type(exc), _ADDRESS.sub(" at 0x?", str(exc)),
+            None if cause is None else type(cause))
+
+
+def _digest(data):
+    # Large members would make assertion diffs unreadable: hash plus a head.
+    data = bytes(data)
+    return len(data), hashlib.sha256(data).hexdigest()[:24], data[:48]
+
+
+def _pickled(obj):
+    try:
+        return pickle.dumps(obj, protocol=4)
+    except Exception:  # noqa: BLE001 - unpicklable values compare by repr
+        return repr(obj).encode()
+
+
+def array_key(a):
+    """Everything observable about a loaded array that numpy fixes: class,
+    dtype (also its repr, so metadata/StringDType na_object count), shape,
+    strides (for more than one element; numpy's choice for empty or
+    single-element arrays is arbitrary), contiguity, writeable/owndata/
+    aligned, whether it has a base, and the values bit for bit."""
+    f = a.flags
+    key = {
+        "type": type(a), "dtype": a.dtype, "dtype_repr": repr(a.dtype),
+        "shape": a.shape, "strides": a.strides if a.size > 1 else None,
+        "c_contiguous": f.c_contiguous, "f_contiguous": f.f_contiguous,
+        "writeable": f.writeable, "owndata": f.owndata, "aligned": f.aligned,
+        "base_is_none": a.base is None,
+    }
+    if isinstance(a, np.memmap):
+        key["memmap"] = (a.filename, a.offset, a.mode)
+    if a.dtype.hasobject or a.dtype.kind == "T" or isinstance(a, np.ma.MaskedArray):
+        key["values"] = _digest(_pickled(a))
+    else:
+        key["values"] = _digest(_significant_bytes(a))
+    return key
+
+
+def _significant_bytes(a):
+    """Field by field for structured arrays: numpy's read_array assigns
+    chunks into an uninitialised array, so padding bytes are garbage."""
+    if a.dtype.names is None:
+        return _memory_bytes(a)
+    return b"".join(_significant_bytes(a[name]) for name in a.dtype.names)
+
+
+def _memory_bytes(a):
+    """The bytes in the array's memory (bit-exact, NaN payloads included)."""
+    if a.size == 0 or a.dtype.itemsize == 0:
+        return b""
+    c = a if a.flags.c_contiguous else a.T
+    if not c.flags.c_contiguous:
+        return a.tobytes()
+    return c.reshape(-1).view(np.uint8).tobytes()
+
+
+def value_key(v):
+    if isinstance(v, np.ndarray):
+        return ("array", array_key(v))
+    if isinstance(v, bytes):
+        return ("bytes", _digest(v))
+    return ("object", type(v), _digest(_pickled(v)))
+
+
+def _warning_keys(caught):
+    # A ResourceWarning fires whenever the garbage collector finds some
+    # earlier test's leaked file, inside whatever call is being recorded:
+    # the load tests check those separately.
+    return [(w.category, _ADDRESS.sub(" at 0x?", str(w.message))) for w in caught
+            if not issubclass(w.category, ResourceWarning)]
+
+
+def call_key(func, *args, **kwargs):
+    """``(result or None, key)``: the key holds the value or the exception,
+    and the warnings raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = func(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001
+            return None, (exc_key(e), _warning_keys(caught))
+    return res, (None, _warning_keys(caught))
+
+
+def load_events(load, source, *, read=True, **kwargs):
+    """Load ``source()`` (a fresh source per call) and read every member of
+    an npz. Returns the list of observable events, in order."""
+    res, key = call_key(load, source(), **kwargs)
+    events = [("load", key)]
+    if res is None:
+        return events
+    if not isinstance(res, np.lib.npyio.NpzFile):
+        events.append(("value", value_key(res)))
+        return events
+    try:
+        events.append(("files", list(res.files), len(res)))
+        if read:
+            for name in res.files:
+                v, key = call_key(res.__getitem__, name)
+                events.append(("member", name, key, None if v is None else value_key(v)))
+    finally:
+        res.close()
+    return events
+
+
+def assert_same_events(np_events, fz_events, what=""):
+    if fz_events == np_events:
+        return
+    ctx = f" [{what}]" if what else ""
+    for i, (a, b) in enumerate(zip(np_events, fz_events)):
+        if a != b:
+            raise AssertionError(f"load outcome differs from numpy's at event {i}{ctx}:\n"
+                                 f" numpy:   {a!r}\n fastnpz: {b!r}")
+    raise AssertionError(f"load outcome differs from numpy's{ctx}: numpy gave "
+                         f"{len(np_events)} events, fastnpz {len(fz_events)}:\n"
+                         f" numpy:   {np_events[len(fz_events):][:3]!r}\n"
+                         f" fastnpz: {fz_events[len(np_events):][:3]!r}")
+
+
+def compare_load(load, source, what="", **kwargs):
+    """np.load and ``load`` on fresh sources from ``source()``: the same
+    events (values, flags, exceptions, warnings). Returns numpy's events."""
+    np_events = load_events(np.load, source, **kwargs)
+    fz_events = load_events(load, source, **kwargs)
+    assert_same_events(np_events, fz_events, what)
+    return np_events
