@@ -15,6 +15,7 @@ pub mod chunk;
 pub mod encode;
 pub mod member;
 pub mod npy;
+pub mod pool;
 pub mod sink;
 pub mod write;
 pub mod zip;

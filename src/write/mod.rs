@@ -1,9 +1,8 @@
 //! Writing a whole archive: chunks are compressed by worker threads
-//! (`pool`) and written strictly in order by the calling thread
+//! (`crate::pool`) and written strictly in order by the calling thread
 //! (`zip_writer`), with a bounded number of jobs in flight, so memory stays
 //! bounded whatever the array sizes.
 
-mod pool;
 mod zip_writer;
 
 use std::cell::Cell;
@@ -14,8 +13,8 @@ use crate::chunk::{plan, Choices, Chunk, ChunkError, Compressed, Worker, CHUNK_S
 use crate::encode::{ChunkEncoder, Compression};
 use crate::member::Member;
 use crate::sink::Sink;
-use pool::{ordered_map, WorkerGrant};
-pub use pool::{usable_cores, Panicked};
+use crate::pool::{ordered_map, WorkerGrant};
+pub use crate::pool::{usable_cores, Panicked};
 use zip_writer::ZipWriter;
 
 /// Uncompressed bytes grouped into one job when members are small: enough to

@@ -191,6 +191,49 @@ fn drain_in_order<R, E: From<Panicked>>(
     Ok(())
 }
 
+/// Run `work(i)` for `i in 0..n` on up to `threads` threads (each with its
+/// own state from `make`), in no particular order, and return the results
+/// in index order. A panicking job gives `Err(Panicked)` for that index.
+pub fn parallel_map<W, R>(
+    n: usize,
+    threads: usize,
+    make: impl Fn() -> W + Sync,
+    work: impl Fn(usize, &mut W) -> R + Sync,
+) -> Vec<Result<R, Panicked>>
+where
+    R: Send,
+{
+    let run = |i: usize, w: &mut W| catch_unwind(AssertUnwindSafe(|| work(i, w))).map_err(panic_message);
+    if threads <= 1 || n <= 1 {
+        let mut w = make();
+        return (0..n).map(|i| run(i, &mut w)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, Result<R, Panicked>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.min(n))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut w = make();
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return mine;
+                        }
+                        mine.push((i, run(i, &mut w)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> Panicked {
     let msg = payload
         .downcast_ref::<&str>()
@@ -273,6 +316,25 @@ mod tests {
             }
         });
         assert_eq!(r, Err(E::Stop));
+    }
+
+    #[test]
+    fn parallel_map_returns_every_result_in_order() {
+        for threads in [1, 2, 4] {
+            let out = parallel_map(100, threads, || (), |i, _| {
+                if i == 42 {
+                    panic!("no");
+                }
+                i * 3
+            });
+            assert_eq!(out.len(), 100);
+            for (i, r) in out.iter().enumerate() {
+                match r {
+                    Ok(v) => assert_eq!(*v, i * 3),
+                    Err(p) => assert!(i == 42 && p.0 == "no"),
+                }
+            }
+        }
     }
 
     #[test]
