@@ -9,8 +9,9 @@ decompressed ``.npy`` bytes and the same zip records as numpy's. Compression
 runs in parallel Rust threads with the GIL released, borrowing the arrays'
 memory instead of copying it.
 
-Options that numpy's call has no room for (compression level, threads) are
-set with the :func:`options` context manager, so no array name is reserved.
+Options that numpy's call has no room for (compression level, threads,
+progress) are set for a ``with`` block by :func:`options`, or process-wide by
+:func:`set_options`, so no array name is reserved.
 :func:`patch_numpy` makes ``numpy.savez_compressed``/``numpy.savez`` use
 fastnpz for a whole program; :mod:`fastnpz.testing` compares archives.
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._options import get_options, options
+from ._options import get_options, options, set_options
 from ._patch import is_numpy_patched, patch_numpy, patched_numpy, unpatch_numpy
 from ._patch import original as _numpy_original
 from ._savez import NUMPY_TAKES_ALLOW_PICKLE, has_array_function_override, save_archive
@@ -36,6 +37,7 @@ __all__ = [
     "patched_numpy",
     "savez",
     "savez_compressed",
+    "set_options",
     "unpatch_numpy",
 ]
 

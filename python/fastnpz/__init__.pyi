@@ -11,6 +11,7 @@ __all__ = [
     "patched_numpy",
     "savez",
     "savez_compressed",
+    "set_options",
     "unpatch_numpy",
 ]
 
@@ -20,10 +21,16 @@ def savez_compressed(file: Any, *args: Any, allow_pickle: Any = ..., **kwds: Any
 def savez(file: Any, *args: Any, allow_pickle: Any = ..., **kwds: Any) -> Any: ...
 def options(
     *,
+    level: int | None = None,
+    threads: int | None = None,
+    progress: bool | Callable[[int, int], object] | None = None,
+) -> AbstractContextManager[None]: ...
+def set_options(
+    *,
     level: int | None = ...,
     threads: int | None = ...,
     progress: bool | Callable[[int, int], object] | None = ...,
-) -> AbstractContextManager[None]: ...
+) -> dict[str, Any]: ...
 def get_options() -> dict[str, Any]: ...
 def patch_numpy() -> None: ...
 def unpatch_numpy() -> None: ...
