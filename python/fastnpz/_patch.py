@@ -20,7 +20,7 @@ recurse. fastnpz must call :func:`original` instead::
 
     from ._patch import original
     ...
-    return original("savez_compressed")(file, *args, allow_pickle=allow_pickle, **kwds)
+    return original("savez_compressed")(file, *args, **kwds)
 
 :func:`original` always returns numpy's own function, patched or not.
 The originals are captured when this module is first imported (before any
