@@ -225,7 +225,11 @@ class _Unseekable(_BogusCount, RecordingStream):
 # (CPython 3.11 "AST constructor recursion depth mismatch"): numpy 2 only.
 _NUMPY2 = pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.0.0",
                              reason="numpy 1.x leaves ZipFile cleanup to GC here")
-_COUNT_XFAIL = pytest.mark.xfail(strict=True, reason='Known difference: with a stream whose tell() fails, zipfile adds up write() return values to compute offsets; a float or negative count makes numpy fail later in struct.pack. fastnpz counts the bytes it wrote (str/None returns do raise TypeError as in numpy).')
+_COUNT_XFAIL = pytest.mark.xfail(strict=True, reason=(
+    'Known difference: with a stream whose tell() fails, zipfile adds up write() return values to '
+    'compute offsets; a float or negative count makes numpy fail later in struct.pack. fastnpz counts'
+    ' the bytes it wrote (str/None returns do raise TypeError as in numpy).'
+))
 
 
 @pytest.mark.parametrize("ret", [pytest.param(lambda b: float(len(b)), marks=_COUNT_XFAIL), lambda b: "x",
@@ -244,7 +248,11 @@ def test_unseekable_write_returning_non_count_raises_like_numpy(fnpz, kind, ret)
 
 
 @_NUMPY2
-@pytest.mark.xfail(strict=True, reason='Known difference: zipfile trusts write() return values for offsets on streams without tell(); fastnpz uses the bytes it actually wrote, so a stream that misreports counts still gets a valid archive.')
+@pytest.mark.xfail(strict=True, reason=(
+    'Known difference: zipfile trusts write() return values for offsets on streams without tell(); '
+    'fastnpz uses the bytes it actually wrote, so a stream that misreports counts still gets a valid '
+    'archive.'
+))
 @pytest.mark.parametrize("ret", [lambda b: 0, lambda b: len(b) + 1], ids=["zero", "plus1"])
 def test_unseekable_offsets_follow_write_return_values(fnpz, ret):
     """On an unseekable stream numpy's offsets are the sum of write()'s
@@ -347,7 +355,10 @@ def test_unwritable_file_object_with_bad_input(fnpz, kind, tmp_path, bad):
     _assert_same_exc_type(*excs)
 
 
-@pytest.mark.xfail(strict=True, reason='Known difference: fastnpz converts every member before reading any array memory, so a later member whose __array__ mutates an earlier array changes what is stored for it.')
+@pytest.mark.xfail(strict=True, reason=(
+    'Known difference: fastnpz converts every member before reading any array memory, so a later '
+    'member whose __array__ mutates an earlier array changes what is stored for it.'
+))
 def test_later_member_conversion_mutating_an_earlier_array(fnpz, kind):
     """numpy converts and writes member by member, so a later value's
     __array__ (or __reduce__ while pickling) that mutates an earlier array
@@ -373,7 +384,9 @@ def test_later_member_conversion_mutating_an_earlier_array(fnpz, kind):
     assert np.array_equal(y, x), f"fastnpz stored {y}, numpy stored {x}"
 
 
-@pytest.mark.xfail(strict=True, reason='Known difference: as above, for a later object member whose pickling mutates an earlier array.')
+@pytest.mark.xfail(strict=True, reason=(
+    'Known difference: as above, for a later object member whose pickling mutates an earlier array.'
+))
 def test_later_member_pickling_mutating_an_earlier_array(fnpz, kind):
     def run(func):
         a = np.arange(5)
@@ -406,7 +419,10 @@ class _TellReturns(RecordingStream):
         return None
 
 
-@pytest.mark.xfail(strict=True, reason='Known difference: a file object whose tell() returns None/float/negative makes numpy fail inside zipfile; fastnpz treats it as unseekable or raises a different type.')
+@pytest.mark.xfail(strict=True, reason=(
+    'Known difference: a file object whose tell() returns None/float/negative makes numpy fail inside'
+    ' zipfile; fastnpz treats it as unseekable or raises a different type.'
+))
 @pytest.mark.parametrize("value", [None, 0.0, -5], ids=["None", "float", "negative"])
 def test_tell_returning_non_offset(fnpz, kind, value):
     """tell() -> None: numpy fails (TypeError comparing None with an int);
@@ -767,8 +783,8 @@ def test_random_strided_views_are_byte_identical(fnpz):
         dt = np.dtype(f"V{isz}") if isz in (3, 16) else np.dtype(f"u{isz}")
         shape = tuple(int(x) for x in rng.integers(0, 6, nd))
         strides = tuple(int(x) for x in rng.integers(-3, 4, nd) * isz * rng.integers(0, 5, nd))
-        lo = sum(min(0, (k - 1) * s) for k, s in zip(shape, strides) if k > 0)
-        hi = sum(max(0, (k - 1) * s) for k, s in zip(shape, strides) if k > 0)
+        lo = sum(min(0, (k - 1) * s) for k, s in zip(shape, strides, strict=True) if k > 0)
+        hi = sum(max(0, (k - 1) * s) for k, s in zip(shape, strides, strict=True) if k > 0)
         off = -lo + int(rng.integers(0, 4))
         if off + hi + isz > base.size:
             continue

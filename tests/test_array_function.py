@@ -90,7 +90,7 @@ def _same_call(seen_np, seen_fz):
     f_fz, t_fz, a_fz, k_fz = seen_fz
     assert f_fz is f_np, "the override must receive numpy's own function"
     assert t_fz == t_np
-    assert len(a_fz) == len(a_np) and all(x is y for x, y in zip(a_fz, a_np)), (a_fz, a_np)
+    assert len(a_fz) == len(a_np) and all(x is y for x, y in zip(a_fz, a_np, strict=True)), (a_fz, a_np)
     assert list(k_fz) == list(k_np), f"keywords {list(k_fz)}, numpy's {list(k_np)}"
     assert all(k_fz[key] is k_np[key] for key in k_np)
 
@@ -108,7 +108,7 @@ def test_override_receives_what_numpy_passes(kind, name, tmp_path, monkeypatch):
     seen_fz = log[:]
 
     assert len(seen_fz) == len(seen_np), f"override called {len(seen_fz)} times, with numpy {len(seen_np)}"
-    for call_np, call_fz in zip(seen_np, seen_fz):
+    for call_np, call_fz in zip(seen_np, seen_fz, strict=True):
         _same_call(call_np, call_fz)
     assert type(e_fz) is type(e_np), (e_np, e_fz)
     if isinstance(r_np, tuple):

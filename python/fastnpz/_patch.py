@@ -36,8 +36,6 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
-import numpy
-
 __all__ = ["is_numpy_patched", "original", "patch_numpy", "patched_numpy", "unpatch_numpy"]
 
 #: The numpy functions fastnpz replaces.

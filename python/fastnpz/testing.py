@@ -25,7 +25,7 @@ import os
 import struct
 import zipfile
 import zlib
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 from numpy.lib import format as npformat
@@ -33,7 +33,9 @@ from numpy.lib import format as npformat
 if TYPE_CHECKING:
     from _typeshed import SupportsRead
 
-    _Source = Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview, SupportsRead[bytes]]
+    _Source: TypeAlias = (
+        str | os.PathLike[str] | os.PathLike[bytes] | bytes | bytearray | memoryview | SupportsRead[bytes]
+    )
 
 __all__ = ["assert_npz_equal", "npz_members"]
 
@@ -323,7 +325,7 @@ def _names_message(actual: list[str], desired: list[str], check_order: bool) -> 
     if extra:
         lines.append(f"extra members (in actual, not in desired): {extra}")
     if check_order and not missing and not extra and actual != desired:
-        position = next(i for i, (x, y) in enumerate(zip(actual, desired)) if x != y)
+        position = next(i for i, (x, y) in enumerate(zip(actual, desired, strict=True)) if x != y)
         lines.append(
             f"members are in a different order (first at position {position}: "
             f"actual {actual[position]!r}, desired {desired[position]!r}; "
