@@ -1,12 +1,13 @@
 """The bar behind ``options(progress=True)``.
 
-tqdm is optional: with it, ``tqdm.auto`` draws the bar (a widget in Jupyter
-when ipywidgets is installed, text elsewhere); without it, a one-line text
-bar on stderr does, so ``progress=True`` never needs an extra install.
+tqdm is optional: with it, tqdm draws the bar (``tqdm.auto``, a widget in
+Jupyter, when ipywidgets is installed; its text bar otherwise); without it, a
+one-line text bar on stderr does, so ``progress=True`` needs no extra install.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from collections.abc import Callable
@@ -68,7 +69,12 @@ def make_bar() -> Callable[[int, int], object]:
     """A fresh progress callback for one save: tqdm's bar if tqdm is
     installed, else the text bar."""
     try:
-        from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
+        # tqdm.auto picks the notebook widget in Jupyter, but warns there
+        # and draws text when ipywidgets is missing: go to text directly.
+        if importlib.util.find_spec("ipywidgets") is None:
+            from tqdm.std import tqdm  # type: ignore[import-untyped,unused-ignore]
+        else:
+            from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         return _TextBar()
     return _TqdmBar(tqdm)
