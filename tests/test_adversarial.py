@@ -184,6 +184,34 @@ def test_write_only_existing_target_is_written(fnpz, kind):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_writable_file_in_a_directory_without_room_for_a_temp_file(fnpz, kind):
+    """No temporary file can be made next to the target (a read-only
+    directory), so fastnpz writes the file in place, as numpy does (the
+    README's exception to the atomic replace); no temp file is left."""
+    npf, fzf = _funcs(fnpz, kind)
+    d = _shared_tmpdir()
+    try:
+        paths = _existing_targets(d, b"OLD", 0o666)
+        inodes = {tag: os.stat(p).st_ino for tag, p in paths.items()}
+        os.chmod(d, 0o555)
+
+        def body():
+            return (_exc_name(npf, paths["np"], GOOD), _exc_name(fzf, paths["fz"], GOOD))
+
+        assert _unprivileged(body) == (None, None)
+        os.chmod(d, 0o777)
+        assert {tag: os.stat(p).st_ino for tag, p in paths.items()} == inodes, "written in place"
+        assert sorted(os.listdir(d)) == ["fz.npz", "np.npz"], "no temporary file left"
+        raws = []
+        for p in (paths["np"], paths["fz"]):
+            with open(p, "rb") as f:
+                raws.append(f.read())
+        assert_full_parity(*raws, stored=(kind == "savez"))
+    finally:
+        os.chmod(d, 0o777)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 class _BogusCount:
     """Mixin: stores everything written but returns ``ret(b)`` as the count."""
 
