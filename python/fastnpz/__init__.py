@@ -113,14 +113,16 @@ def savez_compressed(*args: Any, **kwds: Any) -> Any:
         For an ``arr_N`` keyword that clashes with a positional array, or an
         object array with ``allow_pickle=False``.
     TypeError
-        For a ``file`` that is neither a path nor a binary file object.
+        For a ``file`` that is neither a path nor a binary file object, or
+        missing or given twice.
     OSError
         When the file cannot be opened or written.
 
     See Also
     --------
     numpy.savez_compressed : The function this replaces.
-    options : Set the compression level and thread count.
+    options : Set the compression level, thread bound and progress for a block.
+    set_options : Set them for the whole process.
 
     Notes
     -----
@@ -131,8 +133,8 @@ def savez_compressed(*args: Any, **kwds: Any) -> Any:
       the target path.
     - Compressed bytes (and so compressed sizes and offsets) differ from
       zlib's; decompressed members are byte-identical to numpy's.
-    - Compression level and threads come from :func:`options` (default:
-      level 6 as numpy, all usable cores).
+    - Compression level and threads come from :func:`options` or
+      :func:`set_options` (default: level 6 as numpy, all usable cores).
 
     Examples
     --------

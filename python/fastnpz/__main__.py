@@ -59,12 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--level",
         type=int,
-        help="fastnpz's zlib level, 0-9 (default: 6, numpy's; numpy itself always uses 6)",
+        help="fastnpz's zlib level, 0-9 (default: $FASTNPZ_LEVEL, else 6 as numpy, which always uses 6)",
     )
     parser.add_argument(
         "--threads",
         type=int,
-        help="upper bound on fastnpz's compression threads (default: the usable cores)",
+        help="upper bound on fastnpz's compression threads (default: $FASTNPZ_THREADS, else the usable cores)",
     )
     args = parser.parse_args(argv)
     if args.mib < 1:
