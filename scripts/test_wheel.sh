@@ -29,6 +29,7 @@ cat > "$work/pytest.ini" <<'INI'
 [pytest]
 testpaths = tests
 addopts = -ra
+tmp_path_retention_policy = failed
 markers =
     large: multi-GiB zip64 tests
 INI

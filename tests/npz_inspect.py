@@ -378,7 +378,7 @@ def assert_archives_equivalent(np_raw: bytes, fz_raw: bytes, *, np_base=0,
     assert b.names == a.names, (
         f"member names/order differ{ctx}:\n numpy:   {a.names[:20]}\n fastnpz: {b.names[:20]}")
     assert len(b.members) == len(a.members)
-    for i, (ma, mb) in enumerate(zip(a.members, b.members)):
+    for i, (ma, mb) in enumerate(zip(a.members, b.members, strict=True)):
         nm = f"{ctx} member {i} {ma.central.name!r}"
         key = ma.central.name.decode("utf-8", "replace")
         key = key[:-4] if key.endswith(".npy") else key
@@ -545,7 +545,7 @@ def assert_members_equal(np_raw: bytes, fz_raw: bytes, *, np_base=0, fz_base=0,
     b = parse_zip(fz_raw, fz_base)
     pa, pb = member_payloads(a), member_payloads(b)
     assert b.names == a.names, f"member names differ{ctx}: {a.names[:10]} vs {b.names[:10]}"
-    for name, x, y in zip(a.names, pa, pb):
+    for name, x, y in zip(a.names, pa, pb, strict=True):
         key = name.decode("utf-8", "replace")
         key = key[:-4] if key.endswith(".npy") else key
         if nondeterministic == "all" or key in nondeterministic:

@@ -25,6 +25,7 @@ assert np.savez_compressed is fastnpz.savez_compressed
 assert np.savez is fastnpz.savez
 
 import sys as _sys  # noqa: E402
+
 _sys.stdout.write(f"numpy_suite_plugin: numpy.savez/savez_compressed -> fastnpz "
                   f"({fastnpz.__file__})\n")
 

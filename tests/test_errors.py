@@ -147,8 +147,8 @@ def test_lone_surrogate_key(fnpz, kind, tmp_path):
 
 @pytest.mark.parametrize("target", [123, 1.5, b"x.npz", None, ["a"], object()],
                          ids=["int", "float", "bytes", "None", "list", "object"])
-def test_bad_file_argument(fnpz, kind, tmp_path, target):
-    os.chdir(tmp_path)
+def test_bad_file_argument(fnpz, kind, tmp_path, monkeypatch, target):
+    monkeypatch.chdir(tmp_path)  # restored: tmp_path is removed when the test passes
     _, e1, _ = record_call(getattr(np, kind), target, GOOD)
     _, e2, _ = record_call(getattr(fnpz, kind), target, GOOD)
     _same_exception(e1, e2)

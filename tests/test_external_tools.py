@@ -1,11 +1,8 @@
 """Independent readers (Info-ZIP unzip, 7-Zip, libarchive bsdtar) accept
 fastnpz's archives exactly where they accept numpy's, and extract the same
 member bytes."""
-import io
-import os
 import shutil
 import subprocess
-import threading
 
 import numpy as np
 import pytest
@@ -100,7 +97,7 @@ def test_extracted_bytes_match(archives, case):
     for tool in ("unzip", "bsdtar"):
         if shutil.which(tool) is None:
             continue
-        for name, exp in zip(names, expected):
+        for name, exp in zip(names, expected, strict=True):
             if tool == "unzip":
                 cmd = ["unzip", "-p", str(fz_path), name]
             else:

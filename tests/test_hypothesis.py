@@ -6,8 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npz_inspect import (assert_bytes_identical, assert_full_parity, has_undefined_bytes,
-                         record_call)
+from npz_inspect import assert_bytes_identical, assert_full_parity, has_undefined_bytes, record_call
 
 DTYPES = ["?", "i1", "<i2", ">i4", "<i8", "u1", ">u2", "<u8", "<f2", ">f4", "<f8",
           "<c8", ">c16", "S3", "<U2", ">U1", "V3", "<M8[s]", ">m8[ms]", "O",

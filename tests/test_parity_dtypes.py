@@ -1,5 +1,4 @@
 """dtype coverage: numpy.savez[_compressed] vs fastnpz on the same input."""
-import io
 import warnings
 
 import numpy as np

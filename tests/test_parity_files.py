@@ -8,8 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from npz_inspect import (RecordingStream, Unseekable, assert_bytes_identical,
-                         assert_full_parity, parse_zip, record_call)
+from npz_inspect import RecordingStream, Unseekable, assert_bytes_identical, assert_full_parity, parse_zip, record_call
 
 A = np.arange(3000, dtype="<i8").reshape(30, 100) % 17
 B = np.asfortranarray(np.linspace(0, 1, 64).reshape(8, 8))

@@ -5,8 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from npz_inspect import (assert_bytes_identical, assert_full_parity, check_parity,
-                         parse_zip, save_bytes)
+from npz_inspect import assert_bytes_identical, assert_full_parity, check_parity, parse_zip, save_bytes
 
 BASE = np.arange(2 * 3 * 4 * 5, dtype="<i4").reshape(2, 3, 4, 5) * 7 - 100
 M = np.arange(6 * 8, dtype="<f8").reshape(6, 8) / 3

@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from npz_inspect import check_parity, parse_zip, save_bytes
+from npz_inspect import check_parity, parse_zip
 
 X = np.arange(6, dtype="<i2")
 

@@ -3,6 +3,7 @@
 import importlib.util
 import io
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -65,10 +66,15 @@ def test_invalid_progress_is_a_type_error(bad):
         fastnpz.options(progress=bad)
 
 
-@pytest.mark.skipif(HAS_TQDM, reason="tqdm is installed")
-def test_progress_true_without_tqdm_says_what_to_install():
-    with pytest.raises(ImportError, match="tqdm"):
-        fastnpz.options(progress=True)
+def test_progress_true_without_tqdm_draws_a_text_bar(monkeypatch, capsys):
+    """tqdm is optional: without it, progress=True still shows a bar."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm.auto now fails
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with fastnpz.options(progress=True, threads=1):
+        fastnpz.savez_compressed(io.BytesIO(), a=np.random.default_rng(0).standard_normal(2_000_000))
+    err = capsys.readouterr().err
+    assert "savez 100%" in err and err.endswith("\n"), err
+    assert err.count("100%") == 1, "the bar ends once"
 
 
 @pytest.mark.skipif(not HAS_TQDM, reason="needs tqdm")

@@ -6,6 +6,8 @@ different archives must fail with a message that locates the difference.
 """
 import io
 import re
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -242,3 +244,40 @@ def test_many_differing_members_are_summarised():
     msg = _failure(actual, desired)
     assert f"{n} member(s) differ" in msg
     assert "and 5 more differing member(s)" in msg
+
+
+def test_testing_is_reachable_from_the_package():
+    """``import fastnpz`` alone makes ``fastnpz.testing`` available, as with
+    ``numpy.testing`` (in a fresh interpreter: here it is already imported)."""
+    code = "import fastnpz; print(fastnpz.testing.assert_npz_equal.__module__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "fastnpz.testing"
+
+
+def test_a_file_object_not_rewound_says_to_seek():
+    """The mistake: comparing BytesIO objects right after writing them."""
+    written, expected = io.BytesIO(), io.BytesIO()
+    fastnpz.savez_compressed(written, a=np.arange(3))
+    np.savez_compressed(expected, a=np.arange(3))
+    with pytest.raises(AssertionError) as info:
+        assert_npz_equal(written, expected)
+    message = str(info.value)
+    assert "cannot read the actual archive: BadZipFile" in message
+    assert f"read from its current position, {len(written.getvalue())}, where 0 bytes remain" in message
+    assert ".seek(0)" in message
+    with pytest.raises(zipfile.BadZipFile, match=r"call \.seek\(0\)"):
+        npz_members(written)
+    written.seek(0)
+    expected.seek(0)
+    assert_npz_equal(written, expected)
+
+
+def test_no_seek_hint_for_an_archive_that_is_simply_not_one(tmp_path):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(AssertionError) as info:
+        assert_npz_equal(path, path)
+    assert "seek" not in str(info.value)
+    with pytest.raises(AssertionError) as info:
+        assert_npz_equal(io.BytesIO(b"not a zip"), b"")
+    assert "seek" not in str(info.value)

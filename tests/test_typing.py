@@ -1,9 +1,9 @@
 """The public API's type stubs: tests/typing_usage.py must pass ``mypy --strict``
 (and also run)."""
+import importlib.util
 import os
 import subprocess
 import sys
-import importlib.util
 
 import pytest
 

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 import fastnpz
-from fastnpz import get_options, options, savez, savez_compressed
+from fastnpz import get_options, options, savez, savez_compressed, set_options
 from fastnpz.testing import assert_npz_equal, npz_members
 
 
@@ -46,15 +46,29 @@ def roundtrip(directory: Path) -> dict[str, bytes]:
 def settings() -> tuple[int, int, str]:
     opts: dict[str, int] = get_options()
     version: str = fastnpz.__version__
-    with fastnpz.options(level=9):
+    fast = fastnpz.options(level=9)
+    with fast:
         level = fastnpz.get_options()["level"]
+    with fast:  # reusable
+        pass
+    old = set_options(threads=1, progress=False)
+    set_options(level=None)
+    set_options(**old)
     return opts["threads"], level, version
+
+
+def compare_in_memory() -> None:
+    a, b = io.BytesIO(), io.BytesIO()
+    savez_compressed(a, x=np.arange(3))
+    np.savez_compressed(b, x=np.arange(3))
+    fastnpz.testing.assert_npz_equal(a.getvalue(), b.getvalue())
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         members = roundtrip(Path(tmp))
     assert list(members) == ["labels.npy"]
+    compare_in_memory()
     threads, level, version = settings()
     assert threads >= 1 and level == 9 and version
 

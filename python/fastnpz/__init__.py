@@ -9,20 +9,21 @@ decompressed ``.npy`` bytes and the same zip records as numpy's. Compression
 runs in parallel Rust threads with the GIL released, borrowing the arrays'
 memory instead of copying it.
 
-Options that numpy's call has no room for (compression level, threads) are
-set with the :func:`options` context manager, so no array name is reserved.
+Options that numpy's call has no room for (compression level, threads,
+progress) are set for a ``with`` block by :func:`options`, or process-wide by
+:func:`set_options`, so no array name is reserved.
 :func:`patch_numpy` makes ``numpy.savez_compressed``/``numpy.savez`` use
 fastnpz for a whole program; :mod:`fastnpz.testing` compares archives.
 """
 
 from __future__ import annotations
 
+import inspect
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import numpy as np
-
-from ._options import get_options, options
+from . import testing
+from ._options import get_options, options, set_options
 from ._patch import is_numpy_patched, patch_numpy, patched_numpy, unpatch_numpy
 from ._patch import original as _numpy_original
 from ._savez import NUMPY_TAKES_ALLOW_PICKLE, has_array_function_override, save_archive
@@ -36,6 +37,8 @@ __all__ = [
     "patched_numpy",
     "savez",
     "savez_compressed",
+    "set_options",
+    "testing",
     "unpatch_numpy",
 ]
 
@@ -45,17 +48,36 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 
-def _save(numpy_name: str, file: Any, args: tuple[Any, ...], kwds: dict[str, Any], **allow_pickle: Any) -> Any:
-    """Hand the call to numpy's dispatch when an argument overrides
-    ``__array_function__`` (with exactly the keywords given), else write the
-    archive. ``allow_pickle`` is absent for numpy before 2.1."""
-    if has_array_function_override(args, kwds):
-        return _numpy_original(numpy_name)(file, *args, **allow_pickle, **kwds)
-    save_archive(file, args, kwds, numpy_name == "savez_compressed", allow_pickle.get("allow_pickle", True))
+def _save(numpy_name: str, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
+    """Write the archive, or, when an argument overrides
+    ``__array_function__``, hand the call to numpy's function exactly as it
+    was made, so the override sees the caller's arguments and no others."""
+    if "file" in kwds:
+        if args:
+            raise TypeError(f"{numpy_name}() got multiple values for argument 'file'")
+        arrays = {key: value for key, value in kwds.items() if key != "file"}
+        file, positional = kwds["file"], args
+    elif args:
+        arrays, file, positional = kwds, args[0], args[1:]
+    else:
+        raise TypeError(f"{numpy_name}() missing 1 required positional argument: 'file'")
+    allow_pickle = True
+    if NUMPY_TAKES_ALLOW_PICKLE and "allow_pickle" in arrays:
+        allow_pickle = arrays["allow_pickle"]
+        arrays = {key: value for key, value in arrays.items() if key != "allow_pickle"}
+    if has_array_function_override(positional, arrays):
+        return _numpy_original(numpy_name)(*args, **kwds)
+    save_archive(file, positional, arrays, numpy_name == "savez_compressed", allow_pickle)
     return None
 
 
-def savez_compressed(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any:
+# The public functions take ``(*args, **kwds)``, ``file`` included, so that
+# an override receives the call as it was made: ``file`` by keyword stays a
+# keyword, and no keyword the caller left out (``allow_pickle``) is added.
+# Their ``__signature__`` is the installed numpy's, for help() and inspect.
+
+
+def savez_compressed(*args: Any, **kwds: Any) -> Any:
     """Save several arrays into a single file in compressed ``.npz`` format.
 
     A drop-in replacement for :func:`numpy.savez_compressed`, with the same
@@ -91,14 +113,16 @@ def savez_compressed(file: Any, *args: Any, allow_pickle: Any = True, **kwds: An
         For an ``arr_N`` keyword that clashes with a positional array, or an
         object array with ``allow_pickle=False``.
     TypeError
-        For a ``file`` that is neither a path nor a binary file object.
+        For a ``file`` that is neither a path nor a binary file object, or
+        missing or given twice.
     OSError
         When the file cannot be opened or written.
 
     See Also
     --------
     numpy.savez_compressed : The function this replaces.
-    options : Set the compression level and thread count.
+    options : Set the compression level, thread bound and progress for a block.
+    set_options : Set them for the whole process.
 
     Notes
     -----
@@ -109,8 +133,8 @@ def savez_compressed(file: Any, *args: Any, allow_pickle: Any = True, **kwds: An
       the target path.
     - Compressed bytes (and so compressed sizes and offsets) differ from
       zlib's; decompressed members are byte-identical to numpy's.
-    - Compression level and threads come from :func:`options` (default:
-      level 6 as numpy, all usable cores).
+    - Compression level and threads come from :func:`options` or
+      :func:`set_options` (default: level 6 as numpy, all usable cores).
 
     Examples
     --------
@@ -122,10 +146,10 @@ def savez_compressed(file: Any, *args: Any, allow_pickle: Any = True, **kwds: An
     >>> sorted(np.load(buf).files)
     ['arr_0', 'y']
     """
-    return _save("savez_compressed", file, args, kwds, allow_pickle=allow_pickle)
+    return _save("savez_compressed", args, kwds)
 
 
-def savez(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any:
+def savez(*args: Any, **kwds: Any) -> Any:
     """Save several arrays into a single file in uncompressed ``.npz`` format.
 
     A drop-in replacement for :func:`numpy.savez` (``ZIP_STORED`` members),
@@ -153,22 +177,9 @@ def savez(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any:
     numpy.savez : The function this replaces.
     savez_compressed : The compressed variant.
     """
-    return _save("savez", file, args, kwds, allow_pickle=allow_pickle)
+    return _save("savez", args, kwds)
 
 
-def _without_allow_pickle(public: Any) -> Any:
-    """``public`` as numpy before 2.1 spells it: ``(file, *args, **kwds)``,
-    where ``allow_pickle=...`` names an array like any other keyword."""
-    name = public.__name__
-
-    def entry(file: Any, *args: Any, **kwds: Any) -> Any:
-        return _save(name, file, args, kwds)
-
-    entry.__name__, entry.__qualname__, entry.__doc__ = name, name, public.__doc__
-    return entry
-
-
-if not NUMPY_TAKES_ALLOW_PICKLE:
-    # Follow the installed numpy's signature.
-    savez_compressed = _without_allow_pickle(savez_compressed)
-    savez = _without_allow_pickle(savez)
+for _public in (savez_compressed, savez):
+    _public.__dict__["__signature__"] = inspect.signature(_numpy_original(_public.__name__))
+del _public

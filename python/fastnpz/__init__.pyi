@@ -2,6 +2,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from . import testing as testing
+
 __all__ = [
     "__version__",
     "get_options",
@@ -11,19 +13,29 @@ __all__ = [
     "patched_numpy",
     "savez",
     "savez_compressed",
+    "set_options",
+    "testing",
     "unpatch_numpy",
 ]
 
 __version__: str
 
-def savez_compressed(file: Any, *args: Any, allow_pickle: Any = ..., **kwds: Any) -> Any: ...
-def savez(file: Any, *args: Any, allow_pickle: Any = ..., **kwds: Any) -> Any: ...
+# numpy's signature (numpy >= 2.1; before, allow_pickle is one more array
+# name, which **kwds accepts): the runtime functions carry it in __signature__.
+def savez_compressed(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any: ...
+def savez(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any: ...
 def options(
+    *,
+    level: int | None = None,
+    threads: int | None = None,
+    progress: bool | Callable[[int, int], object] | None = None,
+) -> AbstractContextManager[None]: ...
+def set_options(
     *,
     level: int | None = ...,
     threads: int | None = ...,
     progress: bool | Callable[[int, int], object] | None = ...,
-) -> AbstractContextManager[None]: ...
+) -> dict[str, Any]: ...
 def get_options() -> dict[str, Any]: ...
 def patch_numpy() -> None: ...
 def unpatch_numpy() -> None: ...

@@ -1,5 +1,6 @@
 """``python -m fastnpz``: save seeded data with numpy and with fastnpz, side by
-side, check both archives load to the same arrays, and print the timings."""
+side, check both archives load to the same arrays, and print the timings.
+``--level`` and ``--threads`` try fastnpz's options."""
 
 from __future__ import annotations
 
@@ -55,10 +56,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--mib", type=int, default=64, help="size of each large dataset in MiB (default: 64)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--level",
+        type=int,
+        help="fastnpz's zlib level, 0-9 (default: $FASTNPZ_LEVEL, else 6 as numpy, which always uses 6)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="upper bound on fastnpz's compression threads (default: $FASTNPZ_THREADS, else the usable cores)",
+    )
     args = parser.parse_args(argv)
     if args.mib < 1:
         parser.error("--mib must be at least 1")
+    try:
+        settings = fastnpz.options(level=args.level, threads=args.threads)
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))  # the message names the option
 
+    with settings:
+        return _demonstrate(args.mib, args.seed)
+
+
+def _demonstrate(mib: int, seed: int) -> int:
     opts = fastnpz.get_options()
     print(f"fastnpz {fastnpz.__version__}, numpy {np.__version__}, threads={opts['threads']}, level={opts['level']}")
     header = f"{'dataset':<22}{'numpy s':>9}{'fastnpz s':>11}{'speedup':>9}{'size ratio':>12}  same arrays"
@@ -66,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        for name, arrays in _datasets(args.mib, args.seed).items():
+        for name, arrays in _datasets(mib, seed).items():
             ref, ours = os.path.join(tmp, "numpy.npz"), os.path.join(tmp, "fastnpz.npz")
             t_np = _time(np.savez_compressed, ref, arrays)
             t_fz = _time(fastnpz.savez_compressed, ours, arrays)

@@ -1,13 +1,13 @@
-"""Type stubs for the compiled core (internal; use the fastnpz package API)."""
+# Type stubs for the compiled core (internal; use the fastnpz package API).
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 __all__ = ["CHUNK_SIZE", "npy_header", "write_file", "write_path"]
 
 CHUNK_SIZE: int
 
-_Member = tuple[bytes, bool, bytes, Any]
+_Member: TypeAlias = tuple[bytes, bool, bytes, Any]
 
 def npy_header(descr_repr: str, fortran_order: bool, shape: list[int] | tuple[int, ...]) -> tuple[bytes, int]: ...
 def write_path(

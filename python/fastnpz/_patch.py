@@ -20,7 +20,7 @@ recurse. fastnpz must call :func:`original` instead::
 
     from ._patch import original
     ...
-    return original("savez_compressed")(file, *args, allow_pickle=allow_pickle, **kwds)
+    return original("savez_compressed")(file, *args, **kwds)
 
 :func:`original` always returns numpy's own function, patched or not.
 The originals are captured when this module is first imported (before any
@@ -35,8 +35,6 @@ import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
-
-import numpy
 
 __all__ = ["is_numpy_patched", "original", "patch_numpy", "patched_numpy", "unpatch_numpy"]
 

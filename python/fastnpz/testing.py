@@ -25,7 +25,7 @@ import os
 import struct
 import zipfile
 import zlib
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 from numpy.lib import format as npformat
@@ -33,7 +33,9 @@ from numpy.lib import format as npformat
 if TYPE_CHECKING:
     from _typeshed import SupportsRead
 
-    _Source = Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview, SupportsRead[bytes]]
+    _Source: TypeAlias = (
+        str | os.PathLike[str] | os.PathLike[bytes] | bytes | bytearray | memoryview | SupportsRead[bytes]
+    )
 
 __all__ = ["assert_npz_equal", "npz_members"]
 
@@ -49,15 +51,16 @@ _HEX_CONTEXT = 8
 # ---------------------------------------------------------------------------
 
 
-def _read_source(source: Any) -> bytes:
+def _read_source(source: Any) -> tuple[bytes, str]:
     """The raw archive bytes of a path, a bytes-like object or a binary file
     object (read from its current position, which is restored afterwards
-    when the file is seekable)."""
+    when the file is seekable), and a hint for when they are not an archive:
+    a file object left at the end of what was just written to it."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source)
+        return bytes(source), ""
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as fh:
-            return fh.read()
+            return fh.read(), ""
     read = getattr(source, "read", None)
     if read is None:
         raise TypeError(
@@ -78,7 +81,26 @@ def _read_source(source: Any) -> bytes:
             source.seek(position)
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"file object must be opened in binary mode: read() returned {type(data).__name__}")
-    return bytes(data)
+    hint = ""
+    if position:
+        hint = (
+            f"the {type(source).__name__} was read from its current position, {position}, "
+            f"where {len(data)} bytes remain; after writing an archive to a file object, "
+            "call .seek(0) before comparing it (or pass .getvalue() of a BytesIO)"
+        )
+    return bytes(data), hint
+
+
+def _archive(source: Any) -> list[tuple[str, bytes]]:
+    """The entries of ``source``; a file object not at the archive's start
+    makes BadZipFile say so."""
+    data, hint = _read_source(source)
+    try:
+        return _entries(data)
+    except zipfile.BadZipFile as exc:
+        if not hint:
+            raise
+        raise zipfile.BadZipFile(f"{exc}: {hint}") from exc
 
 
 def _entries(data: bytes) -> list[tuple[str, bytes]]:
@@ -110,7 +132,9 @@ def npz_members(source: _Source) -> dict[str, bytes]:
     TypeError
         If ``source`` is none of the accepted types.
     zipfile.BadZipFile
-        If ``source`` is not a zip archive or a member fails its CRC check.
+        If ``source`` is not a zip archive or a member fails its CRC check;
+        for a file object read from past its start (a BytesIO just written
+        to), the message says to ``seek(0)`` first.
 
     See Also
     --------
@@ -128,7 +152,7 @@ def npz_members(source: _Source) -> dict[str, bytes]:
     >>> members["y.npy"][:6]
     b'\\x93NUMPY'
     """
-    return dict(_entries(_read_source(source)))
+    return dict(_archive(source))
 
 
 # ---------------------------------------------------------------------------
@@ -279,11 +303,13 @@ def _describe_member(name: str, actual: bytes, desired: bytes) -> list[str]:
 
 
 def _load(source: Any, which: str, err_msg: str) -> list[tuple[str, bytes]]:
-    data = _read_source(source)
+    data, hint = _read_source(source)
     try:
         return _entries(data)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
         message = f"cannot read the {which} archive: {type(exc).__name__}: {exc}"
+        if hint:
+            message += f"\n{hint}"
         if err_msg:
             message += "\n" + err_msg
         raise AssertionError(message) from exc
@@ -299,7 +325,7 @@ def _names_message(actual: list[str], desired: list[str], check_order: bool) -> 
     if extra:
         lines.append(f"extra members (in actual, not in desired): {extra}")
     if check_order and not missing and not extra and actual != desired:
-        position = next(i for i, (x, y) in enumerate(zip(actual, desired)) if x != y)
+        position = next(i for i, (x, y) in enumerate(zip(actual, desired, strict=True)) if x != y)
         lines.append(
             f"members are in a different order (first at position {position}: "
             f"actual {actual[position]!r}, desired {desired[position]!r}; "
@@ -335,8 +361,9 @@ def assert_npz_equal(actual: _Source, desired: _Source, *, check_order: bool = T
     Raises
     ------
     AssertionError
-        If the archives differ, or one cannot be read as a zip archive. The
-        message lists missing, extra or reordered members and, for each
+        If the archives differ, or one cannot be read as a zip archive (for
+        a file object read from past its start, the message says to
+        ``seek(0)`` first). The message lists missing, extra or reordered members and, for each
         differing member, its name, both sizes, the first differing byte and
         whether it lies in the ``.npy`` header (both header dicts shown) or
         in the data (the element index and both values, for fixed-size

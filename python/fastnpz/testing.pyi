@@ -1,7 +1,7 @@
 import os
+from typing import TypeAlias
 
 from _typeshed import SupportsRead
-from typing import TypeAlias
 
 __all__ = ["assert_npz_equal", "npz_members"]
 
