@@ -38,7 +38,7 @@ pub struct Chunk {
 
 impl Chunk {
     /// Uncompressed bytes covered.
-    pub fn len(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         self.end - self.start
     }
 }
@@ -92,7 +92,7 @@ pub fn plan(members: &[Member<'_>], chunk_size: u64) -> Vec<Chunk> {
     let step = chunk_size.max(1);
     let mut chunks = Vec::new();
     for (index, m) in members.iter().enumerate() {
-        let len = m.len();
+        let len = m.stream_len();
         let mut start = 0u64;
         loop {
             let end = start.saturating_add(step).min(len);
@@ -153,7 +153,7 @@ impl Worker {
         let choice = match choices.slots.get(chunk.member) {
             Some(slot) => *slot
                 .get_or_init(|| {
-                    self.encoder.choose(member.len(), |at, buf| {
+                    self.encoder.choose(member.stream_len(), |at, buf| {
                         member.read_stream(at, buf).map_err(ChunkError::Layout)
                     })
                 })
@@ -161,7 +161,7 @@ impl Worker {
                 .map_err(|e| *e)?,
             None => return Err(ChunkError::Layout(LayoutError::OutOfBounds)),
         };
-        let len = usize::try_from(chunk.len()).map_err(|_| LayoutError::Overflow)?;
+        let len = usize::try_from(chunk.size()).map_err(|_| LayoutError::Overflow)?;
         // Read the chunk once, into this thread's buffer: the CRC and the
         // compressed bytes then see the same bytes even if another thread
         // is writing to the array.
@@ -169,7 +169,7 @@ impl Worker {
         member.read_stream(chunk.start, &mut self.buffer)?;
         let mut out = Compressed {
             crc: crc32(0, &self.buffer),
-            len: chunk.len(),
+            len: chunk.size(),
             bytes: Vec::new(),
         };
         self.encoder
@@ -206,10 +206,10 @@ mod tests {
         for (i, m) in members.iter().enumerate() {
             let mine: Vec<_> = chunks.iter().filter(|c| c.member == i).collect();
             assert!(mine[0].first && mine.last().unwrap().last);
-            assert_eq!(mine.last().unwrap().end, m.len());
+            assert_eq!(mine.last().unwrap().end, m.stream_len());
             for w in mine.windows(2) {
                 assert_eq!(w[0].end, w[1].start);
-                assert_eq!(w[0].len(), 256);
+                assert_eq!(w[0].size(), 256);
             }
         }
         assert_eq!(chunks.iter().filter(|c| c.member == 1).count(), 1);

@@ -13,10 +13,13 @@
 
 pub mod chunk;
 pub mod encode;
+pub mod inflate;
 pub mod member;
 pub mod npy;
 pub mod pool;
+pub mod read;
 pub mod sink;
+pub mod source;
 pub mod write;
 pub mod zip;
 

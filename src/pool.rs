@@ -203,7 +203,8 @@ pub fn parallel_map<W, R>(
 where
     R: Send,
 {
-    let run = |i: usize, w: &mut W| catch_unwind(AssertUnwindSafe(|| work(i, w))).map_err(panic_message);
+    let run =
+        |i: usize, w: &mut W| catch_unwind(AssertUnwindSafe(|| work(i, w))).map_err(panic_message);
     if threads <= 1 || n <= 1 {
         let mut w = make();
         return (0..n).map(|i| run(i, &mut w)).collect();
@@ -321,12 +322,17 @@ mod tests {
     #[test]
     fn parallel_map_returns_every_result_in_order() {
         for threads in [1, 2, 4] {
-            let out = parallel_map(100, threads, || (), |i, _| {
-                if i == 42 {
-                    panic!("no");
-                }
-                i * 3
-            });
+            let out = parallel_map(
+                100,
+                threads,
+                || (),
+                |i, _| {
+                    if i == 42 {
+                        panic!("no");
+                    }
+                    i * 3
+                },
+            );
             assert_eq!(out.len(), 100);
             for (i, r) in out.iter().enumerate() {
                 match r {

@@ -22,9 +22,9 @@ pub enum Data<'a> {
 
 impl Data<'_> {
     /// Number of bytes this member's data contributes to the `.npy` stream.
-    pub fn len(&self) -> u64 {
+    pub fn nbytes(&self) -> u64 {
         match self {
-            Data::Contiguous(s) => s.len() as u64,
+            Data::Contiguous(s) => s.nbytes() as u64,
             Data::Strided(v) => v.nbytes(),
         }
     }
@@ -118,7 +118,7 @@ impl<'a> Strided<'a> {
                 hi += reach;
             }
         }
-        if lo < 0 || hi + self.itemsize as i128 > self.span.len() as i128 {
+        if lo < 0 || hi + self.itemsize as i128 > self.span.nbytes() as i128 {
             return Err(LayoutError::OutOfBounds);
         }
         Ok(())
@@ -230,8 +230,8 @@ pub struct Member<'a> {
 
 impl Member<'_> {
     /// Uncompressed size of the member: header plus data.
-    pub fn len(&self) -> u64 {
-        self.header.len() as u64 + self.data.len()
+    pub fn stream_len(&self) -> u64 {
+        self.header.len() as u64 + self.data.nbytes()
     }
 
     /// Copy bytes `[start, start + out.len())` of the member's stream (its

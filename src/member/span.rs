@@ -56,7 +56,7 @@ impl<'a> Span<'a> {
     }
 
     /// Length in bytes.
-    pub fn len(&self) -> usize {
+    pub fn nbytes(&self) -> usize {
         self.len
     }
 

@@ -12,9 +12,9 @@ use std::ops::Range;
 use crate::chunk::{plan, Choices, Chunk, ChunkError, Compressed, Worker, CHUNK_SIZE};
 use crate::encode::{ChunkEncoder, Compression};
 use crate::member::Member;
-use crate::sink::Sink;
 use crate::pool::{ordered_map, WorkerGrant};
 pub use crate::pool::{usable_cores, Panicked};
+use crate::sink::Sink;
 use zip_writer::ZipWriter;
 
 /// Uncompressed bytes grouped into one job when members are small: enough to
@@ -133,7 +133,7 @@ pub fn write_archive(
     let choices = Choices::new(members.len());
     let grant = WorkerGrant::acquire(options.threads.max(1).min(jobs.len().max(1)));
     let threads = grant.threads();
-    let total: u64 = members.iter().map(Member::len).sum();
+    let total: u64 = members.iter().map(Member::stream_len).sum();
     let done = Cell::new(0u64);
     {
         let work = |j: usize, w: &mut Worker| -> Result<Vec<Compressed>, ChunkError> {
@@ -173,7 +173,7 @@ fn group(chunks: &[Chunk], target: u64) -> Vec<Range<usize>> {
     let mut start = 0;
     let mut bytes = 0u64;
     for (i, c) in chunks.iter().enumerate() {
-        bytes += c.len();
+        bytes += c.size();
         if bytes >= target {
             jobs.push(start..i + 1);
             start = i + 1;
@@ -226,7 +226,7 @@ mod tests {
     }
 
     fn expected(m: &Member<'_>) -> Vec<u8> {
-        let mut v = vec![0u8; m.len() as usize];
+        let mut v = vec![0u8; m.stream_len() as usize];
         m.read_stream(0, &mut v).unwrap();
         v
     }
@@ -406,7 +406,7 @@ mod properties {
             let mut zip = zip::ZipArchive::new(Cursor::new(sink.0)).unwrap();
             prop_assert_eq!(zip.len(), members.len());
             for (i, m) in members.iter().enumerate() {
-                let mut want = vec![0u8; m.len() as usize];
+                let mut want = vec![0u8; m.stream_len() as usize];
                 m.read_stream(0, &mut want).unwrap();
                 let mut got = Vec::new();
                 zip.by_index(i).unwrap().read_to_end(&mut got).unwrap();

@@ -1,3 +1,4 @@
 //! Zip records as CPython's `zipfile` writes them for numpy.
 
+pub mod directory;
 pub mod records;
