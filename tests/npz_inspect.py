@@ -854,7 +854,7 @@ def assert_same_events(np_events, fz_events, what=""):
     if fz_events == np_events:
         return
     ctx = f" [{what}]" if what else ""
-    for i, (a, b) in enumerate(zip(np_events, fz_events)):
+    for i, (a, b) in enumerate(zip(np_events, fz_events, strict=False)):
         if a != b:
             raise AssertionError(f"load outcome differs from numpy's at event {i}{ctx}:\n"
                                  f" numpy:   {a!r}\n fastnpz: {b!r}")

@@ -25,9 +25,10 @@ import textwrap
 import warnings
 import zlib
 
-import fastnpz
 import numpy as np
 import pytest
+
+import fastnpz
 from npz_inspect import (
     LOAD_ORACLE_ENV,
     Unseekable,

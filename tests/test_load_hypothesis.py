@@ -6,11 +6,12 @@ import io
 import warnings
 import zipfile
 
-import fastnpz
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+import fastnpz
 from npz_inspect import Unseekable, assert_same_events, load_events
 
 DTYPES = ["?", "i1", "<i4", ">i8", "<u2", "<f2", "<f4", ">f8", "<c8", "S3", "<U2", "<M8[s]",

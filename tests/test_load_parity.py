@@ -19,9 +19,10 @@ import tempfile
 import warnings
 import zipfile
 
-import fastnpz
 import numpy as np
 import pytest
+
+import fastnpz
 from npz_inspect import Unseekable, call_key, compare_load, load_events, value_key
 from test_parity_dtypes import (
     OBJECT_INPUTS,
@@ -277,7 +278,7 @@ class Sources:
         }[kind]
 
     def _spooled(self):
-        f = self._keep(tempfile.SpooledTemporaryFile(max_size=1 << 30))  # noqa: SIM115
+        f = self._keep(tempfile.SpooledTemporaryFile(max_size=1 << 30))
         f.write(self.raw)
         f.seek(0)
         return f

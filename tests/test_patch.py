@@ -92,7 +92,22 @@ def test_original_is_numpys_function_patched_or_not():
             assert original(name) is NUMPY_FUNCS[("numpy", name)]
             assert original(name) is not getattr(fastnpz, name)
     with pytest.raises(KeyError, match="savez_compressed"):
-        original("load")
+        original("loadtxt")
+
+
+def test_patch_routes_load_unless_asked_not_to(tmp_path):
+    path = tmp_path / "a.npz"
+    np.savez(path, a=np.arange(3))
+    with patched_numpy():
+        assert np.load is fastnpz.load
+        with np.load(path) as f:
+            assert isinstance(f, fastnpz.NpzFile)
+            assert f["a"].tolist() == [0, 1, 2]
+    assert np.load is original("load")
+    with patched_numpy(load=False):
+        assert np.savez is fastnpz.savez
+        assert np.load is original("load")
+    assert not is_numpy_patched()
 
 
 def _third_party_save(target):

@@ -1,19 +1,21 @@
-"""fastnpz: ``numpy.savez_compressed``, only faster.
+"""fastnpz: ``numpy.savez_compressed``, ``numpy.savez`` and, for ``.npz``
+archives, ``numpy.load``, only faster.
 
 Change one import and keep everything else::
 
-    from fastnpz import savez_compressed
+    from fastnpz import savez_compressed, load
 
 The archive holds the same members, in the same order, with the same
 decompressed ``.npy`` bytes and the same zip records as numpy's. Compression
 runs in parallel Rust threads with the GIL released, borrowing the arrays'
-memory instead of copying it.
+memory instead of copying it; loading inflates members in parallel straight
+into the arrays numpy would have returned.
 
 Options that numpy's call has no room for (compression level, threads,
 progress) are set for a ``with`` block by :func:`options`, or process-wide by
 :func:`set_options`, so no array name is reserved.
-:func:`patch_numpy` makes ``numpy.savez_compressed``/``numpy.savez`` use
-fastnpz for a whole program; :mod:`fastnpz.testing` compares archives.
+:func:`patch_numpy` makes ``numpy.savez_compressed``/``numpy.savez``/
+``numpy.load`` use fastnpz for a whole program; :mod:`fastnpz.testing` compares archives.
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from . import testing
+from ._load import NpzFile, load
 from ._options import get_options, options, set_options
 from ._patch import is_numpy_patched, patch_numpy, patched_numpy, unpatch_numpy
 from ._patch import original as _numpy_original
 from ._savez import NUMPY_TAKES_ALLOW_PICKLE, has_array_function_override, save_archive
 
 __all__ = [
+    "NpzFile",
     "__version__",
     "get_options",
     "is_numpy_patched",
+    "load",
     "options",
     "patch_numpy",
     "patched_numpy",

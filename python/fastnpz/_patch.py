@@ -1,9 +1,11 @@
-"""Opt-in: make numpy itself save with fastnpz, for a whole program.
+"""Opt-in: make numpy itself save and load with fastnpz, for a whole program.
 
-:func:`patch_numpy` replaces ``numpy.savez_compressed`` and ``numpy.savez``
-(and the same names in ``numpy.lib.npyio`` and ``numpy.lib._npyio_impl``,
-wherever numpy defines them) with fastnpz's functions, so code that calls
-numpy's -- third-party libraries included -- writes through fastnpz.
+:func:`patch_numpy` replaces ``numpy.savez_compressed``, ``numpy.savez`` and
+``numpy.load`` (and the same names in ``numpy.lib.npyio`` and
+``numpy.lib._npyio_impl``, wherever numpy defines them) with fastnpz's
+functions, so code that calls numpy's -- third-party libraries included --
+writes and reads through fastnpz. ``patch_numpy(load=False)`` leaves
+``numpy.load`` as numpy's.
 :func:`unpatch_numpy` puts numpy's functions back; :func:`patched_numpy`
 does both around a ``with`` block.
 
@@ -39,7 +41,7 @@ from typing import Any
 __all__ = ["is_numpy_patched", "original", "patch_numpy", "patched_numpy", "unpatch_numpy"]
 
 #: The numpy functions fastnpz replaces.
-NAMES: tuple[str, ...] = ("savez_compressed", "savez")
+NAMES: tuple[str, ...] = ("savez_compressed", "savez", "load")
 #: Modules whose attributes of those names are replaced, where present
 #: (``numpy.lib.npyio`` holds them in numpy 1.x, ``numpy.lib._npyio_impl``
 #: in numpy 2.x).
@@ -83,7 +85,7 @@ def original(name: str) -> Callable[..., Any]:
 
     Parameters
     ----------
-    name : {'savez_compressed', 'savez'}
+    name : {'savez_compressed', 'savez', 'load'}
         The function's name in ``numpy``.
 
     Returns
@@ -113,13 +115,19 @@ def original(name: str) -> Callable[..., Any]:
         raise KeyError(f"{name!r} is not a numpy function fastnpz replaces; expected one of {list(NAMES)}") from None
 
 
-def patch_numpy() -> None:
-    """Make numpy's ``savez_compressed`` and ``savez`` fastnpz's functions.
+def patch_numpy(*, load: bool = True) -> None:
+    """Make numpy's ``savez_compressed``, ``savez`` and ``load`` fastnpz's.
 
     Replaces the attributes in ``numpy``, ``numpy.lib.npyio`` and
     ``numpy.lib._npyio_impl`` wherever they exist, remembering what was
     there. Idempotent: patching again keeps the first originals, so one
     :func:`unpatch_numpy` restores numpy.
+
+    Parameters
+    ----------
+    load : bool, optional
+        Also route ``numpy.load`` to :func:`fastnpz.load` (default). With
+        False, only saving goes through fastnpz.
 
     See Also
     --------
@@ -136,17 +144,20 @@ def patch_numpy() -> None:
     >>> import numpy as np, fastnpz
     >>> from fastnpz._patch import patch_numpy, unpatch_numpy
     >>> patch_numpy()
-    >>> np.savez_compressed is fastnpz.savez_compressed
-    True
+    >>> np.savez_compressed is fastnpz.savez_compressed, np.load is fastnpz.load
+    (True, True)
     >>> unpatch_numpy()
-    >>> np.savez_compressed is fastnpz.savez_compressed
-    False
+    >>> patch_numpy(load=False)
+    >>> np.savez_compressed is fastnpz.savez_compressed, np.load is fastnpz.load
+    (True, False)
+    >>> unpatch_numpy()
     """
     import fastnpz  # lazily: fastnpz may import this module
 
+    names = NAMES if load else tuple(n for n in NAMES if n != "load")
     with _lock:
         for module in _modules():
-            for name in NAMES:
+            for name in names:
                 if not hasattr(module, name):
                     continue
                 key = (module.__name__, name)
@@ -192,12 +203,17 @@ def is_numpy_patched() -> bool:
 
 
 @contextlib.contextmanager
-def patched_numpy() -> Iterator[None]:
+def patched_numpy(*, load: bool = True) -> Iterator[None]:
     """Patch numpy for the duration of a ``with`` block.
 
     On exit, even by an exception, numpy is restored -- unless it was
     already patched on entry, in which case it stays patched, so blocks
     nest.
+
+    Parameters
+    ----------
+    load : bool, optional
+        Also route ``numpy.load`` to :func:`fastnpz.load` (default).
 
     Examples
     --------
@@ -208,7 +224,7 @@ def patched_numpy() -> Iterator[None]:
     """
     with _lock:
         was_patched = bool(_saved)
-        patch_numpy()
+        patch_numpy(load=load)
     try:
         yield
     finally:

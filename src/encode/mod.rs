@@ -73,7 +73,7 @@ impl std::error::Error for EncodeError {}
 /// compressor per level it has used, and scratch space for samples.
 pub struct ChunkEncoder {
     compression: Compression,
-    compressors: [Option<Compressor>; 10],
+    compressors: [[Option<Compressor>; 2]; 10],
     zlib: Option<Zlib>,
     sample_in: Vec<u8>,
     sample_out: Vec<u8>,
@@ -100,16 +100,19 @@ impl ChunkEncoder {
             .ok_or(EncodeError::Engine("zlib state missing"))
     }
 
-    fn compressor(&mut self, level: u8) -> Result<&mut Compressor, EncodeError> {
+    /// libdeflate at `level`, taking 3-byte matches always (`shortest`) or
+    /// as libdeflate itself decides.
+    fn compressor(&mut self, level: u8, shortest: bool) -> Result<&mut Compressor, EncodeError> {
         let slot = self
             .compressors
             .get_mut(usize::from(level))
+            .map(|pair| &mut pair[usize::from(shortest)])
             .ok_or(EncodeError::Engine("level out of range"))?;
         match slot {
             Some(c) => Ok(c),
             None => {
                 let mut c = Compressor::new(level)?;
-                c.set_shortest_matches(true);
+                c.set_shortest_matches(shortest);
                 Ok(slot.insert(c))
             }
         }
@@ -129,7 +132,7 @@ impl ChunkEncoder {
             Compression::Deflated(level) => level,
         };
         if level != DEFAULT_LEVEL {
-            return Ok(Choice::Deflate(level));
+            return Ok(Choice::Level(level));
         }
         let mut windows = std::mem::take(&mut self.sample_in);
         windows.clear();
@@ -210,7 +213,9 @@ impl ChunkEncoder {
                 // chunk of pure noise inside structured data is not worth
                 // a match search.
                 let choice = match choice {
-                    Choice::Deflate(_) if policy::is_noise(data) => Choice::Literal,
+                    Choice::Deflate(_) | Choice::Level(_) if policy::is_noise(data) => {
+                        Choice::Literal
+                    }
                     other => other,
                 };
                 self.encode_as(choice, data, last, out)
@@ -230,7 +235,8 @@ impl ChunkEncoder {
                 literal::encode(data, last, out);
                 Ok(())
             }
-            Choice::Deflate(level) => self.compressor(level)?.compress(data, last, out),
+            Choice::Deflate(level) => self.compressor(level, true)?.compress(data, last, out),
+            Choice::Level(level) => self.compressor(level, false)?.compress(data, last, out),
             Choice::Zlib => self.zlib()?.compress(data, last, out),
         }
     }

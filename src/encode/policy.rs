@@ -30,8 +30,12 @@
 pub enum Choice {
     /// Literal-only blocks: matches buy (almost) nothing.
     Literal,
-    /// libdeflate at this level (1-9), always taking 3-byte matches.
+    /// libdeflate at this level (1-9), always taking 3-byte matches, as
+    /// zlib does.
     Deflate(u8),
+    /// libdeflate at this level (1-9) as it is: an explicit level other than
+    /// the default (libdeflate then decides when 3-byte matches pay).
+    Level(u8),
     /// zlib at level 6, numpy's own compressor: for data where no faster
     /// engine reaches numpy's size.
     Zlib,

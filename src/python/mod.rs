@@ -3,6 +3,7 @@
 mod borrow;
 mod errors;
 mod file_sink;
+mod load;
 mod save;
 
 use pyo3::exceptions::PyValueError;
@@ -30,6 +31,8 @@ fn _fastnpz(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(npy_header, m)?)?;
     m.add_function(wrap_pyfunction!(save::write_path, m)?)?;
     m.add_function(wrap_pyfunction!(save::write_file, m)?)?;
+    m.add_class::<load::Reader>()?;
+    m.add_class::<load::Batch>()?;
     m.add("CHUNK_SIZE", crate::chunk::CHUNK_SIZE)?;
     Ok(())
 }

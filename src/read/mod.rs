@@ -39,9 +39,10 @@ const MAX_RATIO: u64 = 1032;
 /// Compressed bytes scanned per marker-search task.
 const SCAN_SEGMENT: u64 = 16 << 20;
 
-/// An archive opened for reading.
-pub struct Archive<'a> {
-    source: Source<'a>,
+/// An archive opened for reading: its central directory. Each read is
+/// given the source again, so memory a caller lends need only stay lent
+/// for the duration of a call.
+pub struct Archive {
     directory: Directory,
 }
 
@@ -74,18 +75,28 @@ impl NpyMember {
     pub fn body_len(&self) -> u64 {
         self.len - self.header.len() as u64
     }
+
+    /// Where the member's compressed data ends in the source.
+    pub fn data_end(&self) -> u64 {
+        self.data.end
+    }
 }
 
-impl<'a> Archive<'a> {
+impl Archive {
     /// Read the central directory; `Unsupported` when zipfile should.
-    pub fn open(source: Source<'a>) -> Result<Self, Unsupported> {
-        let directory = read_directory(&source)?;
-        Ok(Archive { source, directory })
+    pub fn open(source: &Source<'_>) -> Result<Self, Unsupported> {
+        let directory = read_directory(source)?;
+        Ok(Archive { directory })
     }
 
     /// The members, in directory order.
     pub fn entries(&self) -> &[DirEntry] {
         &self.directory.entries
+    }
+
+    /// Where the central directory starts in the source.
+    pub fn directory_start(&self) -> u64 {
+        self.directory.start
     }
 
     /// Where zipfile leaves the file position after reading the directory.
@@ -95,22 +106,22 @@ impl<'a> Archive<'a> {
 
     /// Where a member's compressed data ends, once its local header has
     /// been read (zipfile leaves the file position there after reading it).
-    pub fn data_end(&self, index: usize) -> Option<u64> {
+    pub fn data_end(&self, source: &Source<'_>, index: usize) -> Option<u64> {
         let entry = self.directory.entries.get(index)?;
-        data_range(&self.source, entry, self.directory.start)
+        data_range(source, entry, self.directory.start)
             .ok()
             .map(|r| r.end)
     }
 
     /// Prepare the members at `indices`, in parallel.
-    pub fn prepare(&self, indices: &[usize], threads: usize) -> Vec<Prepared> {
+    pub fn prepare(&self, source: &Source<'_>, indices: &[usize], threads: usize) -> Vec<Prepared> {
         let grant = WorkerGrant::acquire(threads.max(1).min(indices.len().max(1)));
         parallel_map(
             indices.len(),
             grant.threads(),
             Vec::new,
             |k, buffer| match self.directory.entries.get(indices[k]) {
-                Some(entry) => self.prepare_one(entry, buffer),
+                Some(entry) => self.prepare_one(source, entry, buffer),
                 None => Prepared::Fallback("no such member".into()),
             },
         )
@@ -119,14 +130,19 @@ impl<'a> Archive<'a> {
         .collect()
     }
 
-    fn prepare_one(&self, entry: &DirEntry, buffer: &mut Vec<u8>) -> Prepared {
-        match self.try_prepare(entry, buffer) {
+    fn prepare_one(&self, source: &Source<'_>, entry: &DirEntry, buffer: &mut Vec<u8>) -> Prepared {
+        match self.try_prepare(source, entry, buffer) {
             Ok(p) => p,
             Err(why) => Prepared::Fallback(why),
         }
     }
 
-    fn try_prepare(&self, entry: &DirEntry, buffer: &mut Vec<u8>) -> Result<Prepared, String> {
+    fn try_prepare(
+        &self,
+        source: &Source<'_>,
+        entry: &DirEntry,
+        buffer: &mut Vec<u8>,
+    ) -> Result<Prepared, String> {
         let plausible = match entry.method {
             0 => entry.uncompressed == entry.compressed,
             8 => {
@@ -141,14 +157,13 @@ impl<'a> Archive<'a> {
         if !plausible || usize::try_from(entry.uncompressed).is_err() {
             return Err("method or sizes".into());
         }
-        let data =
-            data_range(&self.source, entry, self.directory.start).map_err(|e| e.to_string())?;
-        let (decoded, prefix) = if entry.uncompressed <= SMALL_MEMBER {
+        let data = data_range(source, entry, self.directory.start).map_err(|e| e.to_string())?;
+        let (decoded, start_bytes) = if entry.uncompressed <= SMALL_MEMBER {
             let mut whole = vec![0u8; entry.uncompressed as usize];
             let crc = {
                 let mut pieces = [&mut whole[..]];
                 let mut out = Output::new(&mut pieces);
-                serial::decode(&self.source, data.clone(), entry.method, &mut out, buffer)
+                serial::decode(source, data.clone(), entry.method, &mut out, buffer)
                     .map_err(|e| e.to_string())?
             };
             if crc != entry.crc {
@@ -156,9 +171,12 @@ impl<'a> Archive<'a> {
             }
             (Some(whole), None)
         } else {
-            (None, Some(self.prefix(entry, data.clone(), HEADER_PROBE)?))
+            (
+                None,
+                Some(prefix(source, entry, data.clone(), HEADER_PROBE)?),
+            )
         };
-        let start = decoded.as_deref().or(prefix.as_deref()).unwrap_or(&[]);
+        let start = decoded.as_deref().or(start_bytes.as_deref()).unwrap_or(&[]);
         if !start.starts_with(b"\x93NUMPY") {
             return Err("not a .npy member".into());
         }
@@ -167,7 +185,7 @@ impl<'a> Archive<'a> {
             Err(HeaderUnsupported::NeedBytes(n))
                 if decoded.is_none() && (n as u64) <= MAX_HEADER.min(entry.uncompressed) =>
             {
-                let longer = self.prefix(entry, data.clone(), n as u64)?;
+                let longer = prefix(source, entry, data.clone(), n as u64)?;
                 match parse_header(&longer) {
                     Ok(h) => (longer[..h.len].to_vec(), Some(h)),
                     Err(_) => (header_bytes(&longer).ok_or("header")?.to_vec(), None),
@@ -189,39 +207,12 @@ impl<'a> Archive<'a> {
         }))
     }
 
-    /// The first `n` uncompressed bytes of a member (fewer if it is
-    /// shorter), without checking the rest.
-    fn prefix(&self, entry: &DirEntry, data: Range<u64>, n: u64) -> Result<Vec<u8>, String> {
-        let n = n.min(entry.uncompressed) as usize;
-        let mut out = vec![0u8; n];
-        if entry.method == 0 {
-            self.source
-                .read_exact_at(data.start, &mut out)
-                .map_err(|e| e.to_string())?;
-            return Ok(out);
-        }
-        // Enough compressed bytes for n output bytes, with room for
-        // blocks that expand little.
-        let take = (data.end - data.start).min(n as u64 + 64 * 1024);
-        let mut compressed = vec![0u8; take as usize];
-        self.source
-            .read_exact_at(data.start, &mut compressed)
-            .map_err(|e| e.to_string())?;
-        let mut inflater = Inflate::new(false, 15);
-        let before = inflater.total_out();
-        let _ = inflater.decompress(&compressed, &mut out, zlib_rs::InflateFlush::NoFlush);
-        let got = (inflater.total_out() - before) as usize;
-        if got < n {
-            return Err("could not inflate the member's start".into());
-        }
-        Ok(out)
-    }
-
     /// Inflate each prepared member into its `body` (which must be exactly
     /// `body_len()` bytes), in parallel. Returns one result per job; a
     /// member that fails leaves its body's contents unspecified.
     pub fn fill(
         &self,
+        source: &Source<'_>,
         jobs: Vec<(&NpyMember, &mut [u8])>,
         threads: usize,
     ) -> Vec<Result<(), DecodeError>> {
@@ -243,13 +234,13 @@ impl<'a> Archive<'a> {
         if large.is_empty() {
             return results;
         }
-        let splits = self.find_chunks(&large, threads);
+        let splits = self.find_chunks(source, &large, threads);
         let mut heads: Vec<Vec<u8>> = large
             .iter()
             .map(|(_, m, _)| vec![0u8; m.header.len()])
             .collect();
         // First try: split members chunk by chunk, the others whole.
-        let first = self.run_tasks(&mut large, &mut heads, &splits, threads);
+        let first = self.run_tasks(source, &mut large, &mut heads, &splits, threads);
         // Members whose chunks did not line up are inflated again, serially.
         let retry: Vec<Option<Vec<Range<u64>>>> = first
             .iter()
@@ -275,6 +266,7 @@ impl<'a> Archive<'a> {
                 }
             }
             let outcome = self.run_tasks(
+                source,
                 &mut subset,
                 &mut subset_heads,
                 &serial_only[..which.len()],
@@ -299,6 +291,7 @@ impl<'a> Archive<'a> {
     /// boundary, and nowhere else).
     fn find_chunks(
         &self,
+        source: &Source<'_>,
         large: &[(usize, &NpyMember, &mut [u8])],
         threads: usize,
     ) -> Vec<Option<Vec<Range<u64>>>> {
@@ -314,7 +307,7 @@ impl<'a> Archive<'a> {
                     return false;
                 }
                 let end = m.data.end.min(m.data.start + markers::FIRST_MARKER_WITHIN);
-                markers::scan(&self.source, m.data.start..end).is_ok_and(|found| !found.is_empty())
+                markers::scan(source, m.data.start..end).is_ok_and(|found| !found.is_empty())
             },
         )
         .into_iter()
@@ -344,7 +337,7 @@ impl<'a> Archive<'a> {
                     .start
                     .saturating_sub(3)
                     .max(large[segments[s].0].1.data.start);
-                markers::scan(&self.source, from..range.end).map(|ends| {
+                markers::scan(source, from..range.end).map(|ends| {
                     ends.into_iter()
                         .filter(|&e| e > range.start)
                         .collect::<Vec<u64>>()
@@ -378,6 +371,7 @@ impl<'a> Archive<'a> {
     /// check each member's header bytes, sizes and CRC.
     fn run_tasks(
         &self,
+        source: &Source<'_>,
         large: &mut [(usize, &NpyMember, &mut [u8])],
         heads: &mut [Vec<u8>],
         splits: &[Option<Vec<Range<u64>>>],
@@ -415,7 +409,7 @@ impl<'a> Archive<'a> {
         }
         let outcomes = parallel_map(tasks.len(), threads, Vec::new, |t, buffer| {
             match tasks[t].lock().ok().and_then(|mut g| g.take()) {
-                Some(task) => task.run(&self.source, buffer),
+                Some(task) => task.run(source, buffer),
                 None => Err(DecodeError::Corrupt("task run twice")),
             }
         });
@@ -449,6 +443,39 @@ impl<'a> Archive<'a> {
             })
             .collect()
     }
+}
+
+/// The first `n` uncompressed bytes of a member (fewer if it is
+/// shorter), without checking the rest.
+fn prefix(
+    source: &Source<'_>,
+    entry: &DirEntry,
+    data: Range<u64>,
+    n: u64,
+) -> Result<Vec<u8>, String> {
+    let n = n.min(entry.uncompressed) as usize;
+    let mut out = vec![0u8; n];
+    if entry.method == 0 {
+        source
+            .read_exact_at(data.start, &mut out)
+            .map_err(|e| e.to_string())?;
+        return Ok(out);
+    }
+    // Enough compressed bytes for n output bytes, with room for
+    // blocks that expand little.
+    let take = (data.end - data.start).min(n as u64 + 64 * 1024);
+    let mut compressed = vec![0u8; take as usize];
+    source
+        .read_exact_at(data.start, &mut compressed)
+        .map_err(|e| e.to_string())?;
+    let mut inflater = Inflate::new(false, 15);
+    let before = inflater.total_out();
+    let _ = inflater.decompress(&compressed, &mut out, zlib_rs::InflateFlush::NoFlush);
+    let got = (inflater.total_out() - before) as usize;
+    if got < n {
+        return Err("could not inflate the member's start".into());
+    }
+    Ok(out)
 }
 
 /// One piece of inflating: a whole member, or one chunk of it.
@@ -571,9 +598,10 @@ mod tests {
     }
 
     fn read_all(bytes: &[u8], threads: usize) -> Vec<Result<Vec<u8>, String>> {
-        let archive = Archive::open(Source::Memory(Span::from_slice(bytes))).unwrap();
+        let source = Source::Memory(Span::from_slice(bytes));
+        let archive = Archive::open(&source).unwrap();
         let indices: Vec<usize> = (0..archive.entries().len()).collect();
-        let prepared = archive.prepare(&indices, threads);
+        let prepared = archive.prepare(&source, &indices, threads);
         let mut bodies: Vec<Vec<u8>> = prepared
             .iter()
             .map(|p| match p {
@@ -589,7 +617,7 @@ mod tests {
                 Prepared::Fallback(_) => None,
             })
             .collect();
-        let mut results = archive.fill(jobs, threads).into_iter();
+        let mut results = archive.fill(&source, jobs, threads).into_iter();
         prepared
             .iter()
             .zip(bodies)
@@ -645,14 +673,15 @@ mod tests {
             (CHUNK_SIZE / 2, false),
         ] {
             let (bytes, _) = archive(std::slice::from_ref(&data), Compression::Deflated(6), chunk);
-            let archive = Archive::open(Source::Memory(Span::from_slice(&bytes))).unwrap();
-            let prepared = archive.prepare(&[0], 1);
+            let source = Source::Memory(Span::from_slice(&bytes));
+            let archive = Archive::open(&source).unwrap();
+            let prepared = archive.prepare(&source, &[0], 1);
             let Prepared::Npy(m) = &prepared[0] else {
                 panic!("not prepared")
             };
             let mut body = vec![0u8; m.body_len() as usize];
             let large = vec![(0, m, &mut body[..])];
-            let found = archive.find_chunks(&large, 2);
+            let found = archive.find_chunks(&source, &large, 2);
             assert_eq!(
                 found[0].as_ref().map(Vec::len),
                 split.then_some(4),
