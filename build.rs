@@ -1,10 +1,15 @@
-//! Compiles the vendored libdeflate compressor (see vendor/libdeflate/README.md).
+//! Compiles the vendored libdeflate (see vendor/libdeflate/README.md).
 
 fn main() {
     let root = std::path::Path::new("vendor/libdeflate");
     let sources = [
         root.join("lib/deflate_compress.c"),
+        root.join("lib/deflate_decompress.c"),
         root.join("lib/utils.c"),
+        // Runtime CPU detection for the decompressor (each file compiles to
+        // nothing on other architectures).
+        root.join("lib/x86/cpu_features.c"),
+        root.join("lib/arm/cpu_features.c"),
     ];
     for entry in walk(root) {
         println!("cargo:rerun-if-changed={}", entry.display());
@@ -12,7 +17,6 @@ fn main() {
     cc::Build::new()
         .files(&sources)
         .include(root)
-        // Only the compressor is built; it needs no CPU-feature dispatch.
         .warnings(false)
         .compile("fastnpz_libdeflate");
 }

@@ -49,6 +49,38 @@ fn main() {
             report("lit", &mut |p, o| literal::encode(p, true, o));
             let mut z = fastnpz::encode::zlib::Zlib::new().expect("zlib");
             report("zlib", &mut |p, o| z.compress(p, true, o).expect("zlib"));
+            if let Ok(spec) = std::env::var("EFFORTS") {
+                // EFFORTS=level:depth:nice,... tries efforts between levels.
+                for e in spec.split(',') {
+                    let v: Vec<u32> = e.split(':').filter_map(|x| x.parse().ok()).collect();
+                    if v.len() != 3 {
+                        continue;
+                    }
+                    let mut c = Compressor::new(v[0] as u8).expect("compressor");
+                    c.set_shortest_matches(true);
+                    c.set_search_effort(v[1], v[2]);
+                    report(&format!("E{}:{}:{}", v[0], v[1], v[2]), &mut |p, o| {
+                        c.compress(p, true, o).expect("compress")
+                    });
+                }
+            }
+            for level in [1i32, 3, 4, 5, 6, 9] {
+                let config = zlib_rs::DeflateConfig {
+                    level,
+                    method: zlib_rs::Method::Deflated,
+                    window_bits: -15,
+                    mem_level: 8,
+                    strategy: zlib_rs::Strategy::Default,
+                };
+                let mut z = zlib_rs::Deflate::new_with_config(config);
+                report(&format!("zr{level}"), &mut |p, o| {
+                    z.reset();
+                    let start = o.len();
+                    o.resize(start + zlib_rs::compress_bound(p.len()) + 64, 0);
+                    let _ = z.compress(p, &mut o[start..], zlib_rs::DeflateFlush::Finish);
+                    o.truncate(start + z.total_out() as usize);
+                });
+            }
             for level in [1u8, 2, 4, 5, 6, 7, 9, 10, 12] {
                 for short in [false, true] {
                     let mut c = Compressor::new(level).expect("compressor");

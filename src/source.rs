@@ -38,6 +38,16 @@ pub enum Source<'a> {
     },
     /// Bytes in memory, which their owner may write to meanwhile.
     Memory(Span<'a>),
+    /// A range of another source read ahead into memory: reads inside it are
+    /// served from there, others from the source itself.
+    Prefetched {
+        /// The source.
+        inner: &'a Source<'a>,
+        /// Where the bytes were read from.
+        start: u64,
+        /// The bytes.
+        bytes: &'a [u8],
+    },
 }
 
 impl Source<'_> {
@@ -52,6 +62,7 @@ impl Source<'_> {
         match self {
             Source::File { len, .. } => *len,
             Source::Memory(span) => span.nbytes() as u64,
+            Source::Prefetched { inner, .. } => inner.size(),
         }
     }
 
@@ -66,6 +77,23 @@ impl Source<'_> {
             Source::Memory(span) => {
                 let at = usize::try_from(offset).map_err(|_| ReadError::Eof)?;
                 span.copy_to(at, buf).map_err(|_| ReadError::Eof)
+            }
+            Source::Prefetched {
+                inner,
+                start,
+                bytes,
+            } => {
+                match offset
+                    .checked_sub(*start)
+                    .and_then(|at| usize::try_from(at).ok())
+                    .and_then(|at| bytes.get(at..at + buf.len()))
+                {
+                    Some(held) => {
+                        buf.copy_from_slice(held);
+                        Ok(())
+                    }
+                    None => inner.read_exact_at(offset, buf),
+                }
             }
         }
     }

@@ -107,6 +107,29 @@ def _shaped(array: numpy.ndarray[Any, Any], shape: tuple[int, ...], fortran_orde
     return array
 
 
+def _plan_array(info: tuple[Any, ...], limit: Any) -> tuple[Any, tuple[int, ...], bool, int] | None:
+    """The array numpy's ``read_array`` would fill for a member described
+    by ``info`` (see ``Batch.describe``), its shape, order and data end; or
+    None when numpy should read the member itself (it then raises numpy's
+    exception, if any)."""
+    header, descr, fortran_order, shape, text_len, body_len, data_end = info
+    try:
+        if descr is None:
+            shape, fortran_order, dtype = _numpy_header(header, limit)
+        else:
+            if text_len > limit:
+                return None
+            dtype = _DTYPES.get(descr) or _dtype(descr)
+        if dtype.hasobject:
+            return None
+        count = math.prod(shape)
+        if count * dtype.itemsize != body_len:
+            return None
+        return numpy.ndarray(count, dtype=dtype), tuple(shape), bool(fortran_order), data_end
+    except Exception:  # noqa: BLE001 - numpy's own path then raises numpy's exception
+        return None
+
+
 class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
     """A lazy mapping over the arrays of an ``.npz`` archive.
 
@@ -273,44 +296,19 @@ class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
         """Read members with the Rust core; returns {index: (array, data
         end)} for those it read, leaving the others to numpy."""
         threads = min(current_threads(), usable_cores())
+        limit = 2**64 if self.allow_pickle else self.max_header_size
         with self._buffer() as buffer:
             if buffer is _FALLBACK:
                 return {}
             batch = reader.prepare(indices, threads, buffer)
-            plans: list[Any] = []
-            arrays: list[Any] = []
-            for info in batch.describe():
-                plan = None if info is None else self._allocate(info)
-                plans.append(plan)
-                arrays.append(None if plan is None else plan[0])
-            filled = reader.fill(batch, arrays, threads, buffer)
+            plans = [None if info is None else _plan_array(info, limit) for info in batch.describe()]
+            filled = reader.fill(batch, [None if p is None else p[0] for p in plans], threads, buffer)
         out = {}
-        for index, plan, ok in zip(indices, plans, filled, strict=False):
-            if plan is not None and ok:
+        for index, plan, ok in zip(indices, plans, filled):
+            if ok and plan is not None:
                 array, shape, fortran_order, data_end = plan
                 out[index] = (_shaped(array, shape, fortran_order), data_end)
         return out
-
-    def _allocate(self, info: tuple[Any, ...]) -> tuple[Any, tuple[int, ...], bool, int] | None:
-        """The array numpy's ``read_array`` would fill for a member, or None
-        when numpy should read the member itself."""
-        header, descr, fortran_order, shape, text_len, body_len, data_end = info
-        try:
-            limit = 2**64 if self.allow_pickle else self.max_header_size
-            if descr is None:
-                shape, fortran_order, dtype = _numpy_header(header, limit)
-            else:
-                if text_len > limit:
-                    return None
-                dtype = _dtype(descr)
-            if dtype.hasobject:
-                return None
-            count = math.prod(shape)
-            if count * dtype.itemsize != body_len:
-                return None
-            return numpy.ndarray(count, dtype=dtype), tuple(shape), bool(fortran_order), data_end
-        except Exception:  # noqa: BLE001 - numpy's own path then raises numpy's exception
-            return None
 
     @contextlib.contextmanager
     def _buffer(self) -> Any:

@@ -6,7 +6,7 @@
 //! last block non-final and end with a sync flush, so chunks compressed on
 //! different threads concatenate into one stream.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_int, c_uint, c_void};
 use std::ptr::NonNull;
 
 use super::EncodeError;
@@ -31,6 +31,11 @@ extern "C" {
         is_last: c_int,
     ) -> usize;
     fn libdeflate_set_shortest_matches(compressor: *mut RawCompressor, enable: c_int);
+    fn libdeflate_set_search_effort(
+        compressor: *mut RawCompressor,
+        max_search_depth: c_uint,
+        nice_match_length: c_uint,
+    );
 }
 
 /// Room the sync flush may add past libdeflate's bound for a final stream:
@@ -69,6 +74,17 @@ impl Compressor {
         // SAFETY: `raw` is a live compressor owned by `self`; the call sets
         // one field.
         unsafe { libdeflate_set_shortest_matches(self.raw.as_ptr(), c_int::from(enable)) }
+    }
+
+    /// Search `max_search_depth` candidates per position, and take a match
+    /// of `nice_match_length` at once (levels 2-9 only): efforts between
+    /// libdeflate's levels.
+    pub fn set_search_effort(&mut self, max_search_depth: u32, nice_match_length: u32) {
+        // SAFETY: `raw` is a live compressor owned by `self`; the call sets
+        // two fields, clamped to valid values by libdeflate.
+        unsafe {
+            libdeflate_set_search_effort(self.raw.as_ptr(), max_search_depth, nice_match_length)
+        }
     }
 
     /// Append `data`, compressed, to `out`. With `last` the stream ends with

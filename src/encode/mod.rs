@@ -26,7 +26,7 @@ pub(crate) mod testing;
 pub mod zlib;
 
 use libdeflate::Compressor;
-pub use policy::Choice;
+pub use policy::{Choice, Effort};
 use zlib::Zlib;
 
 /// zlib's default level, and numpy's: at this level fastnpz aims at
@@ -73,7 +73,8 @@ impl std::error::Error for EncodeError {}
 /// compressor per level it has used, and scratch space for samples.
 pub struct ChunkEncoder {
     compression: Compression,
-    compressors: [[Option<Compressor>; 2]; 10],
+    /// libdeflate compressors by effort (a handful at most).
+    compressors: Vec<(Effort, Compressor)>,
     zlib: Option<Zlib>,
     sample_in: Vec<u8>,
     sample_out: Vec<u8>,
@@ -84,7 +85,7 @@ impl ChunkEncoder {
     pub fn new(compression: Compression) -> Self {
         ChunkEncoder {
             compression,
-            compressors: Default::default(),
+            compressors: Vec::new(),
             zlib: None,
             sample_in: Vec::new(),
             sample_out: Vec::new(),
@@ -100,22 +101,21 @@ impl ChunkEncoder {
             .ok_or(EncodeError::Engine("zlib state missing"))
     }
 
-    /// libdeflate at `level`, taking 3-byte matches always (`shortest`) or
-    /// as libdeflate itself decides.
-    fn compressor(&mut self, level: u8, shortest: bool) -> Result<&mut Compressor, EncodeError> {
-        let slot = self
-            .compressors
-            .get_mut(usize::from(level))
-            .map(|pair| &mut pair[usize::from(shortest)])
-            .ok_or(EncodeError::Engine("level out of range"))?;
-        match slot {
-            Some(c) => Ok(c),
+    /// A libdeflate compressor set to `effort`.
+    fn compressor(&mut self, effort: Effort) -> Result<&mut Compressor, EncodeError> {
+        let at = match self.compressors.iter().position(|(e, _)| *e == effort) {
+            Some(at) => at,
             None => {
-                let mut c = Compressor::new(level)?;
-                c.set_shortest_matches(shortest);
-                Ok(slot.insert(c))
+                let mut c = Compressor::new(effort.level)?;
+                c.set_shortest_matches(effort.shortest);
+                if effort.depth > 0 {
+                    c.set_search_effort(effort.depth, effort.nice);
+                }
+                self.compressors.push((effort, c));
+                self.compressors.len() - 1
             }
-        }
+        };
+        Ok(&mut self.compressors[at].1)
     }
 
     /// How to compress a member whose stream (header and data) is
@@ -132,7 +132,7 @@ impl ChunkEncoder {
             Compression::Deflated(level) => level,
         };
         if level != DEFAULT_LEVEL {
-            return Ok(Choice::Level(level));
+            return Ok(Choice::Deflate(Effort::level(level)));
         }
         let mut windows = std::mem::take(&mut self.sample_in);
         windows.clear();
@@ -213,9 +213,7 @@ impl ChunkEncoder {
                 // chunk of pure noise inside structured data is not worth
                 // a match search.
                 let choice = match choice {
-                    Choice::Deflate(_) | Choice::Level(_) if policy::is_noise(data) => {
-                        Choice::Literal
-                    }
+                    Choice::Deflate(_) if policy::is_noise(data) => Choice::Literal,
                     other => other,
                 };
                 self.encode_as(choice, data, last, out)
@@ -235,8 +233,7 @@ impl ChunkEncoder {
                 literal::encode(data, last, out);
                 Ok(())
             }
-            Choice::Deflate(level) => self.compressor(level, true)?.compress(data, last, out),
-            Choice::Level(level) => self.compressor(level, false)?.compress(data, last, out),
+            Choice::Deflate(effort) => self.compressor(effort)?.compress(data, last, out),
             Choice::Zlib => self.zlib()?.compress(data, last, out),
         }
     }
@@ -321,19 +318,29 @@ mod tests {
             let c = Compression::Deflated(level);
             let mut fresh = Vec::new();
             ChunkEncoder::new(c)
-                .encode(Choice::Deflate(level), &data, true, &mut fresh)
+                .encode(
+                    Choice::Deflate(Effort::level(level)),
+                    &data,
+                    true,
+                    &mut fresh,
+                )
                 .unwrap();
             let mut used = ChunkEncoder::new(c);
             used.encode(
-                Choice::Deflate(level),
+                Choice::Deflate(Effort::level(level)),
                 &noise(50_000, 200),
                 false,
                 &mut Vec::new(),
             )
             .unwrap();
             let mut again = Vec::new();
-            used.encode(Choice::Deflate(level), &data, true, &mut again)
-                .unwrap();
+            used.encode(
+                Choice::Deflate(Effort::level(level)),
+                &data,
+                true,
+                &mut again,
+            )
+            .unwrap();
             assert_eq!(fresh, again, "level {level}");
         }
     }

@@ -1,25 +1,24 @@
 //! Which engine, at which effort, compresses a member: numpy's size (zlib
-//! level 6) in the least time.
+//! level 6), within the 1% the product promises, in the least time.
 //!
 //! libdeflate's levels differ little in size on much numeric data and a lot
-//! in speed, and which level reaches zlib's size depends on the data, so on
-//! large members the choice is measured: spread 256 KiB windows are
-//! compressed by zlib at level 6 itself (numpy's compressor: the size not
-//! to exceed) and by the candidates, fastest first, until one is no larger
-//! than zlib. If none is, the closest is kept when it is within 0.5% of
-//! zlib, and zlib itself compresses the member otherwise. Windows that long
-//! behave as whole chunks do; on 64 KiB windows libdeflate's blocks
-//! and history differ enough to misjudge its size against zlib's by up to
-//! 2%.
+//! in speed, and which one reaches zlib's size depends on the data (on some
+//! real float images even libdeflate's level 7 is 2% larger than zlib), so
+//! the choice is measured. Spread windows of each member of 256 KiB or more
+//! (an eighth of the member, 32-256 KiB each, up to four) are compressed by
+//! zlib at level 6 itself, numpy's compressor, and by a ladder of
+//! candidates, fastest first: the first whose size, plus a margin for how
+//! far a member can stray from its samples, is within 0.6% of zlib's
+//! compresses all of the member's chunks, and zlib itself does when none
+//! is. Windows of 256 KiB behave as whole chunks do; on 64 KiB windows
+//! libdeflate's blocks and history differ enough to misjudge its size
+//! against zlib's by up to 2%.
 //!
-//! Members from 256 KiB to 1 MiB are sampled the same way, on a quarter
-//! of their bytes: sampling costs up to a quarter of numpy's own time on
-//! them, but it is what keeps them within numpy's size. Smaller members,
-//! where a sample would cost about as much as the member, get the reference
-//! effort: libdeflate's level 7 with 3-byte matches always allowed, which
-//! measured 0.78-1.008 of zlib's size on every dataset, real arrays
-//! included, and every member size tried (4 KiB to 4 MiB;
-//! `examples/engines.rs`).
+//! Smaller members, where a sample would cost about as much as the member,
+//! get the reference effort: libdeflate's level 7 with 3-byte matches always
+//! allowed, which measured 0.78-1.008 of zlib's size on every dataset, real
+//! arrays included, and every member size up to 256 KiB tried
+//! (`examples/engines.rs`).
 //!
 //! And per chunk, a cheap scan sends noise (random mantissas, sensor noise)
 //! to the literal-only encoder, several times faster than a match search
@@ -30,45 +29,90 @@
 pub enum Choice {
     /// Literal-only blocks: matches buy (almost) nothing.
     Literal,
-    /// libdeflate at this level (1-9), always taking 3-byte matches, as
-    /// zlib does.
-    Deflate(u8),
-    /// libdeflate at this level (1-9) as it is: an explicit level other than
-    /// the default (libdeflate then decides when 3-byte matches pay).
-    Level(u8),
+    /// libdeflate at an effort.
+    Deflate(Effort),
     /// zlib at level 6, numpy's own compressor: for data where no faster
     /// engine reaches numpy's size.
     Zlib,
 }
 
-/// The effort for members too small to sample, and the deepest candidate:
-/// libdeflate's level 7 with 3-byte matches always
-/// allowed searches about as deep as zlib's level 6 (chains of 100 against
-/// 128, nice length 130 against 128).
-pub const REFERENCE: Choice = Choice::Deflate(7);
+/// One libdeflate setting: a level, whether 3-byte matches are always taken
+/// (as zlib takes them; libdeflate otherwise raises the minimum match
+/// length when few distinct byte values occur), and optionally a search
+/// depth and nice length between the levels' own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Effort {
+    /// libdeflate level 1-9 (the parsing strategy, and default search).
+    pub level: u8,
+    /// Take 3-byte matches always.
+    pub shortest: bool,
+    /// Candidates searched per position and the match length taken at
+    /// once; 0 keeps the level's own.
+    pub depth: u32,
+    /// See `depth`.
+    pub nice: u32,
+}
 
-/// The candidates, fastest first.
-const CANDIDATES: [Choice; 5] = [
+impl Effort {
+    /// libdeflate's level as it is.
+    pub const fn level(level: u8) -> Self {
+        Effort {
+            level,
+            shortest: false,
+            depth: 0,
+            nice: 0,
+        }
+    }
+
+    /// A level with 3-byte matches always taken.
+    const fn shortest(level: u8) -> Self {
+        Effort {
+            level,
+            shortest: true,
+            depth: 0,
+            nice: 0,
+        }
+    }
+}
+
+/// The effort for members too small to sample, and the deepest candidate:
+/// libdeflate's level 7 with 3-byte matches always allowed searches about
+/// as deep as zlib's level 6 (chains of 100 against 128, nice length 130
+/// against 128).
+pub const REFERENCE: Choice = Choice::Deflate(Effort::shortest(7));
+
+/// The candidates, fastest first: a ladder of efforts, since which one
+/// reaches zlib's size depends on the data (measured on this project's and
+/// real datasets with `examples/engines.rs`: libdeflate's level 2 without
+/// 3-byte matches suits photographs, levels 5-6 with them smooth floats and
+/// small integers, the deeper steps labels and masks).
+const CANDIDATES: [Choice; 7] = [
     Choice::Literal,
-    Choice::Deflate(2),
-    Choice::Deflate(5),
-    Choice::Deflate(6),
+    Choice::Deflate(Effort::level(2)),
+    Choice::Deflate(Effort::shortest(2)),
+    Choice::Deflate(Effort::shortest(5)),
+    Choice::Deflate(Effort::shortest(6)),
+    Choice::Deflate(Effort {
+        level: 6,
+        shortest: true,
+        depth: 50,
+        nice: 100,
+    }),
     REFERENCE,
 ];
 
 /// Members (stream bytes) at least this long are sampled.
 pub const SAMPLED_MEMBER: u64 = 256 * 1024;
-/// A sampled member's windows, one per `BYTES_PER_WINDOW`, up to
-/// `MAX_WINDOWS`, each a quarter of the member at most.
+/// A sampled member's windows: one per `BYTES_PER_WINDOW`, up to
+/// `MAX_WINDOWS`, each an eighth of the member within these bounds.
 const WINDOW: u64 = 256 * 1024;
+const MIN_WINDOW: u64 = 32 * 1024;
 const BYTES_PER_WINDOW: u64 = 32 << 20;
 const MAX_WINDOWS: u64 = 4;
-/// When no candidate's samples are as small as zlib's, the closest is kept
-/// if it is at most this much larger (in thousandths): under a third of the
-/// 1% budget; the rest covers how far a member can stray from its samples
-/// and the independent chunks (at most 0.2% against one stream). Beyond
-/// that, zlib compresses the member.
-const FALLBACK_PERMILLE: u64 = 3;
+/// How much larger than zlib's (in thousandths) a candidate's samples may
+/// be, before the margin: under two thirds of the 1% budget, the rest left
+/// for the independent chunks (at most 0.2% against one stream).
+const SLACK_PERMILLE: u64 = 6;
 
 /// Where a member's sample windows start, in stream bytes, and how long
 /// they are: spread evenly, so a member that starts with one kind of data
@@ -80,41 +124,31 @@ pub fn windows(stream_len: u64) -> impl Iterator<Item = (u64, usize)> {
     } else {
         (stream_len / BYTES_PER_WINDOW).clamp(1, MAX_WINDOWS)
     };
-    let len = WINDOW.min(stream_len / 4);
+    let len = (stream_len / 8).clamp(MIN_WINDOW, WINDOW).min(stream_len);
     let room = stream_len - len;
     (0..count).map(move |i| (room * (2 * i + 1) / (2 * count), len as usize))
 }
 
-/// The fastest candidate whose samples are smaller than zlib's, `zlib`, by
-/// a margin, given `size(c)`, the samples' total under candidate `c`
-/// (measured lazily, fastest first); failing that, the closest if near
-/// enough, and zlib itself otherwise.
+/// The fastest candidate whose samples, with a margin for how far a member
+/// can stray from its samples, come within `SLACK_PERMILLE` of zlib's,
+/// `zlib`, given `size(c)`, the samples' total under candidate `c`
+/// (measured lazily, fastest first); zlib itself when none does.
 ///
-/// The margin is twice the square root of zlib's sample size, in bytes:
-/// a few hundred bytes of compressed sample say little about a member
-/// (0.2% for samples that compress to a MiB, 3% for 4 KiB), and sparse
-/// data, whose samples compress to almost nothing, was misjudged by 1.5%
-/// without it.
+/// The margin is the square root of zlib's sample size, in bytes: a few
+/// hundred bytes of compressed sample say little about a member (0.1% for
+/// samples that compress to a MiB, 1.6% for 4 KiB); sparse data, whose
+/// samples compress to almost nothing, was misjudged by 1.5% without it.
 pub fn choose(
     zlib: u64,
     mut size: impl FnMut(Choice) -> Result<u64, super::EncodeError>,
 ) -> Result<Choice, super::EncodeError> {
-    let limit = zlib.saturating_sub(2 * (zlib as f64).sqrt() as u64);
-    let mut closest = (u64::MAX, REFERENCE);
+    let limit = (zlib + zlib * SLACK_PERMILLE / 1000).saturating_sub((zlib as f64).sqrt() as u64);
     for candidate in CANDIDATES {
-        let s = size(candidate)?;
-        if s <= limit {
+        if size(candidate)? <= limit {
             return Ok(candidate);
         }
-        if s < closest.0 {
-            closest = (s, candidate);
-        }
     }
-    if closest.0 * 1000 <= zlib * (1000 + FALLBACK_PERMILLE) {
-        Ok(closest.1)
-    } else {
-        Ok(Choice::Zlib)
-    }
+    Ok(Choice::Zlib)
 }
 
 /// Shortest chunk worth scanning for repeats at all.
@@ -138,9 +172,11 @@ pub fn is_noise(chunk: &[u8]) -> bool {
     }
     let len = (SCAN / SCAN_WINDOWS).min(chunk.len());
     let room = chunk.len() - len;
+    // A chunk no longer than a window is scanned once, not four times.
+    let windows = if room == 0 { 1 } else { SCAN_WINDOWS };
     let mut table = [0u64; 4096];
-    (0..SCAN_WINDOWS).all(|i| {
-        let at = room * (2 * i + 1) / (2 * SCAN_WINDOWS);
+    (0..windows).all(|i| {
+        let at = room * (2 * i + 1) / (2 * windows);
         let window = &chunk[at..at + len];
         repeated_permille(window, &mut table) < NO_MATCH_PERMILLE
             && near_repeat_permille(window) < NO_NEAR_MATCH_PERMILLE
@@ -216,38 +252,34 @@ mod tests {
 
     #[test]
     fn choose_takes_the_fastest_candidate_within_zlibs_size() {
-        let sizes = |lit, l2, l5, l6, l7| {
-            move |c: Choice| {
-                Ok(match c {
-                    Choice::Literal => lit,
-                    Choice::Deflate(2) => l2,
-                    Choice::Deflate(5) => l5,
-                    Choice::Deflate(6) => l6,
-                    _ => l7,
-                })
-            }
+        // Sample sizes by position in the ladder; zlib's are 1,000,000, so
+        // the limit is 1,006,000 less a margin of 1,000.
+        let m = 1_000_000u64;
+        let limit = m + 5_000;
+        let ladder = |sizes: [u64; 7]| {
+            move |c: Choice| Ok(sizes[CANDIDATES.iter().position(|&k| k == c).unwrap_or(6)])
         };
-        // zlib's samples: 1,000,000 bytes, so the margin is 2,000.
-        let pick = |sizes| choose(1_000_000, sizes).unwrap();
-        let m = 1_000_000;
+        let pick = |sizes| choose(m, ladder(sizes)).unwrap();
+        let big = 2 * m;
+        assert_eq!(pick([big, limit, 0, 0, 0, 0, 0]), CANDIDATES[1]);
+        assert_eq!(pick([big, limit + 1, limit, 0, 0, 0, 0]), CANDIDATES[2]);
+        assert_eq!(pick([limit, 0, 0, 0, 0, 0, 0]), Choice::Literal);
+        assert_eq!(pick([big, big, big, big, big, big, m]), REFERENCE);
         assert_eq!(
-            pick(sizes(2 * m, m - 2000, m - 9000, 0, 0)),
-            Choice::Deflate(2)
+            pick([big, big, big, big, limit + 1, big, limit + 2]),
+            Choice::Zlib
+        );
+        // Small samples get a larger margin: 4,000 bytes, 63.
+        assert_eq!(
+            choose(4_000, ladder([4_000 + 24 - 63, 0, 0, 0, 0, 0, 0])).unwrap(),
+            Choice::Literal
         );
         assert_eq!(
-            pick(sizes(2 * m, m - 1999, m - 9000, 0, 0)),
-            Choice::Deflate(5)
-        );
-        assert_eq!(pick(sizes(m - 5000, m - 9000, 0, 0, 0)), Choice::Literal);
-        assert_eq!(pick(sizes(2 * m, 2 * m, 2 * m, m, m - 3000)), REFERENCE);
-        // Nothing within the margin: the closest, or zlib when even that is
-        // more than 0.3% larger than zlib's.
-        assert_eq!(
-            pick(sizes(2 * m, 2 * m, 2 * m, m + 3000, m + 4000)),
-            Choice::Deflate(6)
-        );
-        assert_eq!(
-            pick(sizes(2 * m, 2 * m, 2 * m, m + 3001, m + 4000)),
+            choose(
+                4_000,
+                ladder([4_000 + 24 - 62, big, big, big, big, big, big])
+            )
+            .unwrap(),
             Choice::Zlib
         );
     }

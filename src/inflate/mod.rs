@@ -5,10 +5,13 @@
 //! `zipfile` (which then raises numpy's exception).
 //!
 //! - `serial`: any deflate stream, streamed from the source in blocks;
+//! - `libdeflate`: libdeflate's faster one-shot inflater, for compressed
+//!   bytes held whole (a chunk, a small member);
 //! - `markers`: finding the sync-flush markers that end fastnpz's chunks,
 //!   so the chunks of one large member can be inflated in parallel, each
 //!   into its own slice of the output.
 
+pub mod libdeflate;
 pub mod markers;
 pub mod serial;
 

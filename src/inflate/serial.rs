@@ -96,13 +96,13 @@ fn stored(
 mod tests {
     use super::*;
     use crate::encode::testing::smooth;
-    use crate::encode::{crc32, Choice, ChunkEncoder, Compression};
+    use crate::encode::{crc32, Choice, ChunkEncoder, Compression, Effort};
     use crate::member::Span;
 
     fn deflated(data: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         ChunkEncoder::new(Compression::Deflated(6))
-            .encode(Choice::Deflate(6), data, true, &mut out)
+            .encode(Choice::Deflate(Effort::level(6)), data, true, &mut out)
             .unwrap();
         out
     }

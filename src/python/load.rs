@@ -276,17 +276,21 @@ fn flag(a: &Bound<'_, PyUntypedArray>, name: &str) -> PyResult<bool> {
 #[pymethods]
 impl Batch {
     /// For each member: None when numpy should read it, else
-    /// `(header bytes, descr or None, fortran_order, shape, header text
-    /// length, body length, data end)`; descr is None for headers numpy
-    /// must parse; the data end is where zipfile leaves the file position
-    /// after reading the member.
+    /// `(header bytes or None, descr or None, fortran_order, shape, header
+    /// text length, body length, data end)`: descr is None (and the header
+    /// bytes given) for headers numpy must parse; the data end is where
+    /// zipfile leaves the file position after reading the member.
     fn describe<'py>(&self, py: Python<'py>) -> PyResult<Vec<Option<Bound<'py, PyTuple>>>> {
         self.members
             .iter()
             .map(|p| match p {
                 Prepared::Fallback(_) => Ok(None),
                 Prepared::Npy(m) => {
-                    let header = PyBytes::new(py, &m.header);
+                    // The header's bytes only matter when numpy parses it.
+                    let header = match m.parsed {
+                        Some(_) => py.None().into_bound(py),
+                        None => PyBytes::new(py, &m.header).into_any(),
+                    };
                     let (descr, fortran, shape, text_len) = match &m.parsed {
                         Some(h) => (
                             Some(h.descr.clone()),
@@ -299,7 +303,7 @@ impl Batch {
                     Some(PyTuple::new(
                         py,
                         [
-                            header.into_any(),
+                            header,
                             descr.into_pyobject(py)?.into_any(),
                             fortran.into_pyobject(py)?.to_owned().into_any(),
                             shape.into_any(),

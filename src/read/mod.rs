@@ -18,7 +18,8 @@ use std::sync::Mutex;
 use zlib_rs::Inflate;
 
 use crate::chunk::CHUNK_SIZE;
-use crate::encode::crc32_combine;
+use crate::encode::{crc32, crc32_combine};
+use crate::inflate::libdeflate::{Decompressor, FINAL_EMPTY_BLOCK};
 use crate::inflate::{inflate_into, markers, serial, DecodeError, Output, SliceInput};
 use crate::npy::parse::{parse_header, NpyHeader, Unsupported as HeaderUnsupported};
 use crate::pool::{parallel_map, WorkerGrant};
@@ -36,6 +37,8 @@ const MAX_HEADER: u64 = 1 << 20;
 /// costs at least a few bits: a member claiming more than this ratio of
 /// its compressed size is lying (zipfile would find out by inflating).
 const MAX_RATIO: u64 = 1032;
+/// Most bytes read ahead at once for a batch of small members.
+const PREFETCH_LIMIT: u64 = 8 << 20;
 /// Compressed bytes scanned per marker-search task.
 const SCAN_SEGMENT: u64 = 16 << 20;
 
@@ -115,13 +118,28 @@ impl Archive {
 
     /// Prepare the members at `indices`, in parallel.
     pub fn prepare(&self, source: &Source<'_>, indices: &[usize], threads: usize) -> Vec<Prepared> {
+        // Many small members next to each other: one read for all of them,
+        // not two (local header, data) per member.
+        let held = self.prefetch(source, indices);
+        let prefetched;
+        let source = match &held {
+            Some((start, bytes)) => {
+                prefetched = Source::Prefetched {
+                    inner: source,
+                    start: *start,
+                    bytes,
+                };
+                &prefetched
+            }
+            None => source,
+        };
         let grant = WorkerGrant::acquire(threads.max(1).min(indices.len().max(1)));
         parallel_map(
             indices.len(),
             grant.threads(),
-            Vec::new,
-            |k, buffer| match self.directory.entries.get(indices[k]) {
-                Some(entry) => self.prepare_one(source, entry, buffer),
+            Scratch::default,
+            |k, scratch| match self.directory.entries.get(indices[k]) {
+                Some(entry) => self.prepare_one(source, entry, scratch),
                 None => Prepared::Fallback("no such member".into()),
             },
         )
@@ -130,8 +148,41 @@ impl Archive {
         .collect()
     }
 
-    fn prepare_one(&self, source: &Source<'_>, entry: &DirEntry, buffer: &mut Vec<u8>) -> Prepared {
-        match self.try_prepare(source, entry, buffer) {
+    /// The bytes spanning the members at `indices`, when they are several,
+    /// small, and mostly contiguous.
+    fn prefetch(&self, source: &Source<'_>, indices: &[usize]) -> Option<(u64, Vec<u8>)> {
+        if indices.len() < 2 {
+            return None;
+        }
+        let entries = &self.directory.entries;
+        let mut start = u64::MAX;
+        let mut end = 0u64;
+        let mut wanted = 0u64;
+        for &i in indices {
+            let e = entries.get(i)?;
+            start = start.min(e.header_offset);
+            // The local header's name and extra fields are about the
+            // central ones' sizes; a little slack covers the difference.
+            let reach = e.header_offset + 30 + e.raw_name.len() as u64 + 64 + e.compressed;
+            end = end.max(reach.min(self.directory.start));
+            wanted += e.compressed;
+        }
+        let span = end.checked_sub(start)?;
+        if span > PREFETCH_LIMIT || wanted < span / 2 {
+            return None;
+        }
+        let mut bytes = vec![0u8; span as usize];
+        source.read_exact_at(start, &mut bytes).ok()?;
+        Some((start, bytes))
+    }
+
+    fn prepare_one(
+        &self,
+        source: &Source<'_>,
+        entry: &DirEntry,
+        scratch: &mut Scratch,
+    ) -> Prepared {
+        match self.try_prepare(source, entry, scratch) {
             Ok(p) => p,
             Err(why) => Prepared::Fallback(why),
         }
@@ -141,7 +192,7 @@ impl Archive {
         &self,
         source: &Source<'_>,
         entry: &DirEntry,
-        buffer: &mut Vec<u8>,
+        scratch: &mut Scratch,
     ) -> Result<Prepared, String> {
         let plausible = match entry.method {
             0 => entry.uncompressed == entry.compressed,
@@ -159,14 +210,9 @@ impl Archive {
         }
         let data = data_range(source, entry, self.directory.start).map_err(|e| e.to_string())?;
         let (decoded, start_bytes) = if entry.uncompressed <= SMALL_MEMBER {
-            let mut whole = vec![0u8; entry.uncompressed as usize];
-            let crc = {
-                let mut pieces = [&mut whole[..]];
-                let mut out = Output::new(&mut pieces);
-                serial::decode(source, data.clone(), entry.method, &mut out, buffer)
-                    .map_err(|e| e.to_string())?
-            };
-            if crc != entry.crc {
+            let whole =
+                small_member(source, entry, data.clone(), scratch).map_err(|e| e.to_string())?;
+            if crc32(0, &whole) != entry.crc {
                 return Err("CRC mismatch".into());
             }
             (Some(whole), None)
@@ -407,12 +453,15 @@ impl Archive {
                 owner.push((i, len));
             }
         }
-        let outcomes = parallel_map(tasks.len(), threads, Vec::new, |t, buffer| {
-            match tasks[t].lock().ok().and_then(|mut g| g.take()) {
-                Some(task) => task.run(source, buffer),
+        let outcomes = parallel_map(
+            tasks.len(),
+            threads,
+            Scratch::default,
+            |t, scratch| match tasks[t].lock().ok().and_then(|mut g| g.take()) {
+                Some(task) => task.run(source, scratch),
                 None => Err(DecodeError::Corrupt("task run twice")),
-            }
-        });
+            },
+        );
         drop(tasks);
         let mut crcs: Vec<Result<u32, DecodeError>> = (0..large.len()).map(|_| Ok(0)).collect();
         for ((i, len), outcome) in owner.into_iter().zip(outcomes) {
@@ -478,6 +527,32 @@ fn prefix(
     Ok(out)
 }
 
+/// A small member, inflated whole: its compressed bytes are read at once
+/// and inflated by libdeflate (stored ones are read as they are).
+fn small_member(
+    source: &Source<'_>,
+    entry: &DirEntry,
+    data: Range<u64>,
+    scratch: &mut Scratch,
+) -> Result<Vec<u8>, DecodeError> {
+    let mut whole = vec![0u8; entry.uncompressed as usize];
+    if entry.method == 0 {
+        if data.end - data.start != entry.uncompressed {
+            return Err(DecodeError::Corrupt("stored size differs"));
+        }
+        source.read_exact_at(data.start, &mut whole)?;
+        return Ok(whole);
+    }
+    scratch.buffer.resize((data.end - data.start) as usize, 0);
+    source.read_exact_at(data.start, &mut scratch.buffer)?;
+    let Scratch {
+        buffer,
+        decompressor,
+    } = scratch;
+    scratch_decompressor(decompressor)?.inflate_exact(buffer, &mut whole)?;
+    Ok(whole)
+}
+
 /// One piece of inflating: a whole member, or one chunk of it.
 struct Task<'m, 'b> {
     member: &'m NpyMember,
@@ -488,25 +563,50 @@ struct Task<'m, 'b> {
 }
 
 impl Task<'_, '_> {
-    fn run(mut self, source: &Source<'_>, buffer: &mut Vec<u8>) -> Result<u32, DecodeError> {
-        let mut out = Output::new(&mut self.out);
-        match self.compressed {
-            None => serial::decode(
+    fn run(mut self, source: &Source<'_>, scratch: &mut Scratch) -> Result<u32, DecodeError> {
+        let Some(range) = self.compressed else {
+            let mut out = Output::new(&mut self.out);
+            return serial::decode(
                 source,
                 self.member.data.clone(),
                 self.member.method,
                 &mut out,
-                buffer,
-            ),
-            Some(range) => {
-                buffer.resize((range.end - range.start) as usize, 0);
-                source.read_exact_at(range.start, buffer)?;
-                let mut inflater = Inflate::new(false, 15);
-                inflate_into(&mut inflater, &mut out, self.last, &mut SliceInput(buffer))?;
-                Ok(out.crc())
+                &mut scratch.buffer,
+            );
+        };
+        let buffer = &mut scratch.buffer;
+        buffer.resize((range.end - range.start) as usize, 0);
+        source.read_exact_at(range.start, buffer)?;
+        if let [body] = &mut self.out[..] {
+            // One output piece (every chunk but the first): libdeflate,
+            // which needs the stream whole, so a non-final chunk gets an
+            // empty final block after its sync flush.
+            if !self.last {
+                buffer.extend_from_slice(&FINAL_EMPTY_BLOCK);
             }
+            scratch_decompressor(&mut scratch.decompressor)?.inflate_exact(buffer, body)?;
+            return Ok(crc32(0, body));
         }
+        let mut out = Output::new(&mut self.out);
+        let mut inflater = Inflate::new(false, 15);
+        inflate_into(&mut inflater, &mut out, self.last, &mut SliceInput(buffer))?;
+        Ok(out.crc())
     }
+}
+
+/// A worker's reusable state.
+#[derive(Default)]
+struct Scratch {
+    buffer: Vec<u8>,
+    decompressor: Option<Decompressor>,
+}
+
+fn scratch_decompressor(slot: &mut Option<Decompressor>) -> Result<&mut Decompressor, DecodeError> {
+    if slot.is_none() {
+        *slot = Some(Decompressor::new()?);
+    }
+    slot.as_mut()
+        .ok_or(DecodeError::Corrupt("decompressor missing"))
 }
 
 /// The output pieces for each range of a member's stream (header, then
