@@ -304,7 +304,7 @@ class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
             plans = [None if info is None else _plan_array(info, limit) for info in batch.describe()]
             filled = reader.fill(batch, [None if p is None else p[0] for p in plans], threads, buffer)
         out = {}
-        for index, plan, ok in zip(indices, plans, filled):
+        for index, plan, ok in zip(indices, plans, filled, strict=False):
             if ok and plan is not None:
                 array, shape, fortran_order, data_end = plan
                 out[index] = (_shaped(array, shape, fortran_order), data_end)
