@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 
 import numpy as np
@@ -69,8 +70,8 @@ def test_sixteen_threads_each_get_their_own_correct_archive(tmp_path):
 
 def test_array_mutated_while_saving_gives_a_valid_archive():
     """The bytes may mix old and new values, as with numpy, but every CRC
-    must match what was written (each chunk is read once, and a chunk primed
-    with history that changed since it was written is compressed again)."""
+    must match what was written (each chunk is read once, into the buffer its
+    CRC and its compressed bytes both come from)."""
     a = np.zeros((2000, 2000))
     stop = threading.Event()
 
@@ -92,6 +93,44 @@ def test_array_mutated_while_saving_gives_a_valid_archive():
     finally:
         stop.set()
         t.join()
+
+
+@pytest.mark.parametrize("which", ["array", "base of a view"])
+def test_memory_cannot_be_freed_while_saving(which):
+    """``resize(refcheck=False)`` from another thread would free the memory
+    the writer reads; while the save runs, numpy refuses it (fastnpz holds a
+    weak reference to the array that owns the memory), and afterwards it
+    works again."""
+    owner = np.random.default_rng(0).standard_normal(4_000_000)
+    saved = owner if which == "array" else owner[::2]
+    started, refused, allowed = threading.Event(), [], []
+
+    def resize() -> None:
+        started.wait()
+        for _ in range(200):
+            try:
+                owner.resize(10, refcheck=False)
+                allowed.append(True)
+                return
+            except ValueError:
+                refused.append(True)
+
+    def progress(done, total):
+        started.set()
+        time.sleep(0.01)
+
+    t = threading.Thread(target=resize)
+    t.start()
+    with fastnpz.options(progress=progress, threads=1, level=9):
+        buf = _save(fastnpz.savez_compressed, a=saved)
+    t.join()
+    assert refused, "the resize ran before the save had started"
+    with zipfile.ZipFile(io.BytesIO(buf)) as z:
+        assert z.testzip() is None
+    # After the save, the array can be resized again.
+    if not allowed:
+        owner.resize(10, refcheck=False)
+    assert owner.shape == (10,)
 
 
 def _child(path: str, queue) -> None:

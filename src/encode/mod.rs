@@ -152,26 +152,26 @@ impl ChunkEncoder {
         Ok(result?)
     }
 
-    /// Total compressed size of the sample windows under `choice`.
-    fn sample_size(
+    /// Compressed size of each sample window under `choice`.
+    fn sample_sizes(
         &mut self,
         choice: Choice,
         windows: &[u8],
         bounds: &[std::ops::Range<usize>],
-    ) -> Result<u64, EncodeError> {
-        let mut total = 0u64;
+    ) -> Result<Vec<u64>, EncodeError> {
+        let mut sizes = Vec::with_capacity(bounds.len());
         let mut out = std::mem::take(&mut self.sample_out);
         for range in bounds {
             out.clear();
             let r = self.encode_as(choice, &windows[range.clone()], true, &mut out);
-            total += out.len() as u64;
+            sizes.push(out.len() as u64);
             if r.is_err() {
                 self.sample_out = out;
-                return r.map(|()| 0);
+                return r.map(|()| Vec::new());
             }
         }
         self.sample_out = out;
-        Ok(total)
+        Ok(sizes)
     }
 
     fn choose_from(
@@ -180,12 +180,12 @@ impl ChunkEncoder {
         bounds: &[std::ops::Range<usize>],
     ) -> Result<Choice, EncodeError> {
         let zlib = self.zlib()?;
-        let mut reference = 0;
-        for range in bounds {
-            reference += zlib.size(&windows[range.clone()])?;
-        }
-        policy::choose(reference, |choice| {
-            self.sample_size(choice, windows, bounds)
+        let reference = bounds
+            .iter()
+            .map(|range| zlib.size(&windows[range.clone()]))
+            .collect::<Result<Vec<u64>, EncodeError>>()?;
+        policy::choose(&reference, |choice| {
+            self.sample_sizes(choice, windows, bounds)
         })
     }
 
