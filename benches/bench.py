@@ -76,6 +76,7 @@ def _describe_build(mod):
 def load_fastnpz():
     """Return (savez_compressed, options, version_string) for the fastnpz side."""
     if FAKE:
+
         @contextlib.contextmanager
         def options(level=None, threads=None):
             yield
@@ -249,8 +250,7 @@ def gen_mixed_dict(scale):
     d["mask"] = rng.random(4 * n1m) < 0.1
     # complex64 (4 MiB).
     d["c64"] = (
-        rng.standard_normal(n1m // 2, dtype=np.float32)
-        + 1j * rng.standard_normal(n1m // 2, dtype=np.float32)
+        rng.standard_normal(n1m // 2, dtype=np.float32) + 1j * rng.standard_normal(n1m // 2, dtype=np.float32)
     ).astype(np.complex64)
     # datetime64[ns], irregular increasing timestamps (4 MiB).
     start = np.datetime64("2024-01-01T00:00:00", "ns").astype(np.int64)
@@ -293,7 +293,6 @@ def dataset_nbytes(args, kwargs):
     return sum(np.asarray(a).nbytes for a in list(args) + list(kwargs.values()))
 
 
-
 # ----------------------------------------------------------------------------
 # Correctness: a fast but wrong build must not post a number.
 # ----------------------------------------------------------------------------
@@ -319,10 +318,7 @@ def verify_npz(path, args, kwargs):
             infos = zf.infolist()
             names = [zi.filename for zi in infos]
             if sorted(names) != sorted(f"{k}.npy" for k in exp):
-                problems.append(
-                    f"zip members differ: {len(names)} members, e.g. {names[:3]}; "
-                    f"expected {len(exp)}"
-                )
+                problems.append(f"zip members differ: {len(names)} members, e.g. {names[:3]}; expected {len(exp)}")
             stored = [zi.filename for zi in infos if zi.compress_type != zipfile.ZIP_DEFLATED]
             if stored:
                 problems.append(f"{len(stored)} members are not DEFLATE-compressed, e.g. {stored[:3]}")
@@ -480,7 +476,7 @@ def pair_summary(times, sizes, impl):
         (``speedup``) and range, the median times, the median output sizes
         and their ratio ``impl / numpy``.
     """
-    ratios = [a / b for a, b in zip(times["numpy"], times[impl])]
+    ratios = [a / b for a, b in zip(times["numpy"], times[impl], strict=False)]
     np_size = statistics.median(sizes["numpy"])
     fz_size = statistics.median(sizes[impl])
     return {
@@ -518,10 +514,10 @@ def time_row(row, args, kwargs, impls, repeats, tmpdir, warmup, log):
     row.update({"times": times, "sizes": sizes, "cpu_s": cpu}, **pair_summary(times, sizes, "fastnpz"))
     # CPU time over wall time of the default call: about N when its N threads
     # all ran, about 1 when the machine had no core to spare for them.
-    row["fastnpz_cpu_per_wall"] = statistics.median(c / t for c, t in zip(cpu["fastnpz"], times["fastnpz"]))
+    row["fastnpz_cpu_per_wall"] = statistics.median(
+        c / t for c, t in zip(cpu["fastnpz"], times["fastnpz"], strict=False)
+    )
     return True
-
-
 
 
 # Every dataset of every suite: name -> (suite, generator, is_large,
@@ -648,8 +644,11 @@ def record_memory(row, impl, key, quick, tmpdir, log):
 
 
 # The load measurements: row["memory"] key -> (loader, which writer's archive).
-LOAD_MEMORY = {"numpy@numpy": ("numpy", "numpy"), "fastnpz@numpy": ("fastnpz", "numpy"),
-               "fastnpz@fastnpz": ("fastnpz", "fastnpz")}
+LOAD_MEMORY = {
+    "numpy@numpy": ("numpy", "numpy"),
+    "fastnpz@numpy": ("fastnpz", "numpy"),
+    "fastnpz@fastnpz": ("fastnpz", "fastnpz"),
+}
 
 
 def record_load_memory(row, archives, tiny, log):
@@ -663,8 +662,10 @@ def record_load_memory(row, archives, tiny, log):
             row.setdefault("memory", {})[key] = {"error": str(e)}
             continue
         row.setdefault("memory", {})[key] = m
-        log(f"[{row['dataset']}] load {impl} on the {writer}-written archive: peak extra anon "
-            f"{m['extra_anon_mib']:.1f} MiB beyond {m['loaded_bytes'] / MiB:.1f} MiB of arrays ({m['samples']} samples)")
+        log(
+            f"[{row['dataset']}] load {impl} on the {writer}-written archive: peak extra anon "
+            f"{m['extra_anon_mib']:.1f} MiB beyond {m['loaded_bytes'] / MiB:.1f} MiB of arrays ({m['samples']} samples)"
+        )
 
 
 # ----------------------------------------------------------------------------
@@ -762,9 +763,14 @@ def parse_levels(spec):
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="datasets about 16x smaller (CI smoke run)")
-    p.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated suites to run (default: {','.join(SUITES)})")
-    p.add_argument("--datasets", default=None, help="comma-separated datasets of any suite (overrides --suites): "
-                   + ",".join(REGISTRY))
+    p.add_argument(
+        "--suites", default=",".join(SUITES), help=f"comma-separated suites to run (default: {','.join(SUITES)})"
+    )
+    p.add_argument(
+        "--datasets",
+        default=None,
+        help="comma-separated datasets of any suite (overrides --suites): " + ",".join(REGISTRY),
+    )
     p.add_argument("--repeats", type=int, default=None, help="timing rounds per dataset (default: per dataset)")
     p.add_argument(
         "--levels",
@@ -783,8 +789,11 @@ def parse_args(argv):
     )
     p.add_argument("--skip-load", action="store_true", help="time saving only")
     p.add_argument("--skip-memory", action="store_true", help="skip the peak-memory subprocess measurements")
-    p.add_argument("--no-install", action="store_true",
-                   help=f"do not pip install {os.path.relpath(REQUIREMENTS)} when Pillow is missing")
+    p.add_argument(
+        "--no-install",
+        action="store_true",
+        help=f"do not pip install {os.path.relpath(REQUIREMENTS)} when Pillow is missing",
+    )
     p.add_argument("--markdown", default=None, metavar="OUT.md", help="also write a Markdown report")
     p.add_argument("--json", default=None, metavar="OUT.json", help="also write a JSON report")
     p.add_argument("--check", action="store_true", help="exit non-zero if a target is missed or not measured")
@@ -865,8 +874,11 @@ def main(argv=None):
         fast_load, load_desc = (None, "--skip-load") if opts.skip_load else fastnpz_load()
         threads = default_threads()
     except (ImportError, AttributeError) as e:
-        print(f"error: cannot import fastnpz ({type(e).__name__}: {e}). Build/install it first, or set "
-              "FASTNPZ_BENCH_FAKE=1 to test the harness against numpy.", file=sys.stderr)
+        print(
+            f"error: cannot import fastnpz ({type(e).__name__}: {e}). Build/install it first, or set "
+            "FASTNPZ_BENCH_FAKE=1 to test the harness against numpy.",
+            file=sys.stderr,
+        )
         return 2
     names = select_datasets(opts)
     levels = opts.levels or []
@@ -877,9 +889,12 @@ def main(argv=None):
         why = prepare_real_data(not opts.no_install, log)
         if why:
             if not opts.quick:
-                print(f"error: the real-data suite cannot run: {why}\n"
-                      f"(fetch it beforehand with `python {os.path.relpath(os.path.join(HERE, 'realdata.py'))} "
-                      "--fetch`, or leave it out with --suites seeded,classes)", file=sys.stderr)
+                print(
+                    f"error: the real-data suite cannot run: {why}\n"
+                    f"(fetch it beforehand with `python {os.path.relpath(os.path.join(HERE, 'realdata.py'))} "
+                    "--fetch`, or leave it out with --suites seeded,classes)",
+                    file=sys.stderr,
+                )
                 return 2
             skipped["real"] = why
             names = [n for n in names if REGISTRY[n][0] != "real"]
@@ -893,11 +908,15 @@ def main(argv=None):
     print(f"  python {info['python']} ({info['python_impl']})  numpy {info['numpy']}  fastnpz {info['fastnpz']}")
     print(f"  fastnpz build: {info['fastnpz_build']}   default threads: {threads}")
     la = info["loadavg_start"]
-    print(f"  load average at start: {la}"
-          + ("   (WARNING: busy machine, timings will be noisy)" if la and la[0] > 0.7 else ""))
-    print(f"  mode: {'quick (datasets / 16)' if opts.quick else 'full'}"
-          + ("   ** FAKE: the fastnpz side is numpy itself **" if FAKE else "")
-          + ("   ** FAKE: fastnpz.load is numpy.load **" if FAKE_MODE == "load" else ""))
+    print(
+        f"  load average at start: {la}"
+        + ("   (WARNING: busy machine, timings will be noisy)" if la and la[0] > 0.7 else "")
+    )
+    print(
+        f"  mode: {'quick (datasets / 16)' if opts.quick else 'full'}"
+        + ("   ** FAKE: the fastnpz side is numpy itself **" if FAKE else "")
+        + ("   ** FAKE: fastnpz.load is numpy.load **" if FAKE_MODE == "load" else "")
+    )
     print(f"  datasets: {', '.join(names)}")
     if levels:
         print(f"  per-level rows for levels {','.join(map(str, levels))} (seeded suite)")
@@ -918,8 +937,20 @@ def main(argv=None):
         for name in names:
             rep_full, rep_quick = REGISTRY[name][3:]
             repeats = opts.repeats or (rep_quick if opts.quick else rep_full)
-            res, rows, lrow = run_dataset(name, scale, repeats, opts, impls, fast_save, fast_options,
-                                          loaders if fast_load else None, levels, tmpdir, tiny, log)
+            res, rows, lrow = run_dataset(
+                name,
+                scale,
+                repeats,
+                opts,
+                impls,
+                fast_save,
+                fast_options,
+                loaders if fast_load else None,
+                levels,
+                tmpdir,
+                tiny,
+                log,
+            )
             results.append(res)
             level_results += rows
             if lrow is not None:
@@ -947,8 +978,10 @@ def run_dataset(name, scale, repeats, opts, impls, fast_save, fast_options, load
     args, kwargs = gen(scale)
     nbytes = dataset_nbytes(args, kwargs)
     n_arrays = len(args) + len(kwargs)
-    log(f"[{name}] {nbytes / MiB:.1f} MiB in {n_arrays} arrays, generated in {time.perf_counter() - t0:.1f}s; "
-        f"{repeats} rounds" + (f", {level_repeats} per level row" if levels else ""))
+    log(
+        f"[{name}] {nbytes / MiB:.1f} MiB in {n_arrays} arrays, generated in {time.perf_counter() - t0:.1f}s; "
+        f"{repeats} rounds" + (f", {level_repeats} per level row" if levels else "")
+    )
     warmup = nbytes < 16 * MiB
     res = {
         "dataset": name,
@@ -964,8 +997,8 @@ def run_dataset(name, scale, repeats, opts, impls, fast_save, fast_options, load
         res["dtype"], res["kind"] = classes.CLASSES[name][1:]
     if time_row(res, args, kwargs, impls, repeats, tmpdir, warmup, log):
         times, sizes = res["times"], res["sizes"]
-        ratios_1t = [a / b for a, b in zip(times["numpy"], times["fastnpz_1t"])]
-        scaling = [a / b for a, b in zip(times["fastnpz_1t"], times["fastnpz"])]
+        ratios_1t = [a / b for a, b in zip(times["numpy"], times["fastnpz_1t"], strict=False)]
+        scaling = [a / b for a, b in zip(times["fastnpz_1t"], times["fastnpz"], strict=False)]
         res.update(
             {
                 "ratios_1t": ratios_1t,
@@ -975,9 +1008,11 @@ def run_dataset(name, scale, repeats, opts, impls, fast_save, fast_options, load
                 "thread_scaling": statistics.median(scaling),
             }
         )
-        log(f"[{name}] speedup {res['speedup']:.2f}x (1T {res['speedup_1t']:.2f}x, threads "
+        log(
+            f"[{name}] speedup {res['speedup']:.2f}x (1T {res['speedup_1t']:.2f}x, threads "
             f"{res['thread_scaling']:.2f}x, CPU/wall {res['fastnpz_cpu_per_wall']:.2f}), "
-            f"size ratio {res['size_ratio']:.4f}")
+            f"size ratio {res['size_ratio']:.4f}"
+        )
     rows = []
     for level in levels:
         row = {"dataset": name, "level": level, "repeats": level_repeats}
@@ -993,8 +1028,10 @@ def run_dataset(name, scale, repeats, opts, impls, fast_save, fast_options, load
         if res.get("error"):
             lrow["error"] = "fastnpz's archive is wrong (see the save row)"
         else:
-            archives = {"numpy": os.path.join(tmpdir, f"{name}_load_numpy.npz"),
-                        "fastnpz": os.path.join(tmpdir, f"{name}_load_fastnpz.npz")}
+            archives = {
+                "numpy": os.path.join(tmpdir, f"{name}_load_numpy.npz"),
+                "fastnpz": os.path.join(tmpdir, f"{name}_load_fastnpz.npz"),
+            }
             np.savez_compressed(archives["numpy"], *args, **kwargs)
             fast_save(archives["fastnpz"], *args, **kwargs)
     del args, kwargs
@@ -1037,20 +1074,27 @@ def finish(opts, info, threads, results, level_results, load_results, skipped, e
         "Per level: fastnpz under options(level=L), default threads, vs numpy's default call (zlib level 6),",
         "in paired rounds as above; peak = fastnpz's peak extra RSS at that level.",
     ] + (
-        [f"Rounds per row: {opts.level_repeats} (--level-repeats)."] if opts.level_repeats else
-        [f"Rounds per row: min({DEFAULT_LEVEL_REPEATS}, the dataset's rounds), set by --level-repeats;",
-         "fewer than the default-call rows, so the min..max ranges are wider."]
+        [f"Rounds per row: {opts.level_repeats} (--level-repeats)."]
+        if opts.level_repeats
+        else [
+            f"Rounds per row: min({DEFAULT_LEVEL_REPEATS}, the dataset's rounds), set by --level-repeats;",
+            "fewer than the default-call rows, so the min..max ranges are wider.",
+        ]
     )
-    save_note = ("speedup = median over rounds of t_numpy / t_fastnpz (rounds alternate which runs first); "
-                 f"speedup 1T = the same with fastnpz.options(threads=1); 1T->{threads}T = median of "
-                 f"t_1T / t_default, the default call's gain from its {threads} threads; size ratio = fastnpz "
-                 "bytes / numpy bytes; peak = peak RSS above the pre-call baseline during one call, in a "
-                 "fresh subprocess.")
-    load_note = ("Load: every member read by `with load(path) as f: {k: f[k] for k in f}` (items() column: "
-                 "`dict(f.items())`), numpy.load vs fastnpz.load in alternating pairs on the archive numpy "
-                 "wrote and on the one fastnpz wrote; speedup = median of t_numpy / t_fastnpz. extra = peak "
-                 "RssAnon during one full load, in a fresh subprocess, minus RssAnon before it and minus the "
-                 "bytes of the loaded arrays.")
+    save_note = (
+        "speedup = median over rounds of t_numpy / t_fastnpz (rounds alternate which runs first); "
+        f"speedup 1T = the same with fastnpz.options(threads=1); 1T->{threads}T = median of "
+        f"t_1T / t_default, the default call's gain from its {threads} threads; size ratio = fastnpz "
+        "bytes / numpy bytes; peak = peak RSS above the pre-call baseline during one call, in a "
+        "fresh subprocess."
+    )
+    load_note = (
+        "Load: every member read by `with load(path) as f: {k: f[k] for k in f}` (items() column: "
+        "`dict(f.items())`), numpy.load vs fastnpz.load in alternating pairs on the archive numpy "
+        "wrote and on the one fastnpz wrote; speedup = median of t_numpy / t_fastnpz. extra = peak "
+        "RssAnon during one full load, in a fresh subprocess, minus RssAnon before it and minus the "
+        "bytes of the loaded arrays."
+    )
 
     def summary_lines():
         out = []
@@ -1061,8 +1105,10 @@ def finish(opts, info, threads, results, level_results, load_results, skipped, e
         single = [r for r in results if r.get("single_large_member")]
         med = report.median_of(single, "thread_scaling")
         if med is not None:
-            out.append(f"save thread scaling 1T->{threads}T, median over {len(single)} single-large-member "
-                       f"datasets: {med:.2f}x")
+            out.append(
+                f"save thread scaling 1T->{threads}T, median over {len(single)} single-large-member "
+                f"datasets: {med:.2f}x"
+            )
         for key, what in (("np_speedup", "numpy-written"), ("fz_speedup", "fastnpz-written")):
             med = report.median_of(load_flat, key)
             if med is not None:
@@ -1123,8 +1169,23 @@ def finish(opts, info, threads, results, level_results, load_results, skipped, e
         print(line)
 
     if opts.markdown:
-        write_markdown(opts, info, threads, by_suite, suite_columns, titles, save_note, level_results, level_note,
-                       size_classes, load_flat, load_note, summary_lines(), skipped, target_lines)
+        write_markdown(
+            opts,
+            info,
+            threads,
+            by_suite,
+            suite_columns,
+            titles,
+            save_note,
+            level_results,
+            level_note,
+            size_classes,
+            load_flat,
+            load_note,
+            summary_lines(),
+            skipped,
+            target_lines,
+        )
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump(
@@ -1134,14 +1195,32 @@ def finish(opts, info, threads, results, level_results, load_results, skipped, e
                     "elapsed_s": elapsed,
                     "suites": {s: [r["dataset"] for r in rows] for s, rows in by_suite.items()},
                     "results": results,
-                    "size_classes": [{k: r.get(k) for k in ("kind", "dtype", "dataset", "suite", "raw_mib",
-                                                            "numpy_ratio", "size_ratio", "speedup",
-                                                            "thread_scaling")} for r in size_classes],
+                    "size_classes": [
+                        {
+                            k: r.get(k)
+                            for k in (
+                                "kind",
+                                "dtype",
+                                "dataset",
+                                "suite",
+                                "raw_mib",
+                                "numpy_ratio",
+                                "size_ratio",
+                                "speedup",
+                                "thread_scaling",
+                            )
+                        }
+                        for r in size_classes
+                    ],
                     "load": {"loader": info["loader"], "skipped": skipped.get("load"), "results": load_results},
                     "levels": {"levels": opts.levels, "level_repeats": opts.level_repeats, "results": level_results}
-                    if level_results else None,
-                    "real_data": {"cache": realdata.cache_dir(), "wheels": realdata.provenance(),
-                                  "skipped": skipped.get("real")},
+                    if level_results
+                    else None,
+                    "real_data": {
+                        "cache": realdata.cache_dir(),
+                        "wheels": realdata.provenance(),
+                        "skipped": skipped.get("real"),
+                    },
                     "summary": summary_lines(),
                     "targets": t.items,
                     "check": {"enabled": opts.check, "failures": t.failures} if opts.check else None,
@@ -1163,14 +1242,31 @@ def finish(opts, info, threads, results, level_results, load_results, skipped, e
     return rc
 
 
-def write_markdown(opts, info, threads, by_suite, suite_columns, titles, save_note, level_results, level_note,
-                   size_classes, load_flat, load_note, summary, skipped, target_lines):
+def write_markdown(
+    opts,
+    info,
+    threads,
+    by_suite,
+    suite_columns,
+    titles,
+    save_note,
+    level_results,
+    level_note,
+    size_classes,
+    load_flat,
+    load_note,
+    summary,
+    skipped,
+    target_lines,
+):
     """Write the README-ready report: one section per table, then the targets."""
     md = [
         "# fastnpz benchmark",
         "",
-        (f"- CPU: {info['cpu_count']} logical ({info['cpus_usable']} usable), {info['cpu_model']}; "
-         f"fastnpz default threads: {threads}"),
+        (
+            f"- CPU: {info['cpu_count']} logical ({info['cpus_usable']} usable), {info['cpu_model']}; "
+            f"fastnpz default threads: {threads}"
+        ),
         f"- Memory: {info['mem_total_gib']} GiB; platform: {info['platform']}",
         f"- Python {info['python']}, numpy {info['numpy']}, fastnpz {info['fastnpz']}; loader: {info['loader']}",
         f"- fastnpz build: `{info['fastnpz_build']}`",
@@ -1181,23 +1277,52 @@ def write_markdown(opts, info, threads, by_suite, suite_columns, titles, save_no
         *(f"- {line}" for line in summary),
     ]
     for suite, rows in by_suite.items():
-        md += ["", f"## {titles[suite]}", "", report.markdown_table(rows, suite_columns(suite)), "",
-               report.markdown_table(rows, report.DETAIL_COLUMNS)]
+        md += [
+            "",
+            f"## {titles[suite]}",
+            "",
+            report.markdown_table(rows, suite_columns(suite)),
+            "",
+            report.markdown_table(rows, report.DETAIL_COLUMNS),
+        ]
     md += ["", save_note]
     if size_classes:
-        md += ["", "## Size classes", "", report.markdown_table(size_classes, report.CLASS_COLUMNS), "",
-               ("Seeded kinds first, then the real-data suite's rows as kinds. numpy out/in = numpy's archive "
-                "bytes / raw bytes; size ratio = fastnpz bytes / numpy bytes.")]
+        md += [
+            "",
+            "## Size classes",
+            "",
+            report.markdown_table(size_classes, report.CLASS_COLUMNS),
+            "",
+            (
+                "Seeded kinds first, then the real-data suite's rows as kinds. numpy out/in = numpy's archive "
+                "bytes / raw bytes; size ratio = fastnpz bytes / numpy bytes."
+            ),
+        ]
     if load_flat:
-        md += ["", "## Load", "", report.markdown_table(load_flat, report.LOAD_COLUMNS), "",
-               report.markdown_table(load_flat, report.LOAD_DETAIL_COLUMNS), "", load_note]
+        md += [
+            "",
+            "## Load",
+            "",
+            report.markdown_table(load_flat, report.LOAD_COLUMNS),
+            "",
+            report.markdown_table(load_flat, report.LOAD_DETAIL_COLUMNS),
+            "",
+            load_note,
+        ]
     if level_results:
-        md += ["", "## Per compression level", "", report.markdown_table(level_results, report.LEVEL_COLUMNS), "",
-               " ".join(level_note)]
+        md += [
+            "",
+            "## Per compression level",
+            "",
+            report.markdown_table(level_results, report.LEVEL_COLUMNS),
+            "",
+            " ".join(level_note),
+        ]
     if "real" in by_suite:
         md += ["", "## Real-data sources", "", "| package | wheel | sha256 |", "|:---|:---|:---|"]
-        md += [f"| {w['requirement']} | {w['wheel']} | `{w['sha256'][:16]}...` |"
-               for w in realdata.provenance().values()]
+        md += [
+            f"| {w['requirement']} | {w['wheel']} | `{w['sha256'][:16]}...` |" for w in realdata.provenance().values()
+        ]
     md += ["", "## Targets" + ("" if opts.check else " (informational)"), "", "```", *target_lines, "```"]
     with open(opts.markdown, "w") as f:
         f.write("\n".join(md) + "\n")

@@ -187,7 +187,7 @@ def measure_dataset(name, engines, repeats, quick, log):
                 "raw_bytes": raw,
                 "out_bytes": out_bytes[engine, level],
                 "mib_s": raw / MiB / statistics.median(t),
-                "speed": statistics.median(a / b for a, b in zip(ref_times, t)),
+                "speed": statistics.median(a / b for a, b in zip(ref_times, t, strict=False)),
                 "size": out_bytes[engine, level] / ref_bytes,
             }
         )
@@ -235,7 +235,9 @@ def table(rows, markdown):
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
 
     def line(row):
-        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+        return "  ".join(
+            c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))
+        ).rstrip()
 
     return "\n".join([line(header), "  ".join("-" * w for w in widths)] + [line(c) for c in cells])
 

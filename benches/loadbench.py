@@ -104,14 +104,14 @@ def time_load_variant(path, style, loaders, repeats, log, label):
         return {"error": "; ".join(problems), "loaded_bytes": loaded_bytes}
     times = {k: [] for k in loaders}
     for r in range(repeats):
-        for impl in (list(loaders) if r % 2 == 0 else list(reversed(loaders))):
+        for impl in list(loaders) if r % 2 == 0 else list(reversed(loaders)):
             gc.collect()
             t0 = time.perf_counter()
             arrays = read_all(loaders[impl], path, style)
             times[impl].append(time.perf_counter() - t0)
             del arrays
         log(f"{label} round {r + 1}/{repeats}: " + "  ".join(f"{k} {v[-1]:.3f}s" for k, v in times.items()))
-    ratios = [a / b for a, b in zip(times["numpy"], times["fastnpz"])]
+    ratios = [a / b for a, b in zip(times["numpy"], times["fastnpz"], strict=False)]
     return {
         "times": times,
         "ratios": ratios,
@@ -138,16 +138,19 @@ def bench_load(row, archives, loaders, repeats, log):
     """
     for writer, style in VARIANTS:
         key = f"{writer}_{style}"
-        res = time_load_variant(archives[writer], style, loaders, repeats, log,
-                                f"[{row['dataset']}][load {writer}-written, {style}]")
+        res = time_load_variant(
+            archives[writer], style, loaders, repeats, log, f"[{row['dataset']}][load {writer}-written, {style}]"
+        )
         row[key] = res
         if res.get("error"):
             row["error"] = f"{key}: {res['error']}"
             log(f"[{row['dataset']}] LOAD CORRECTNESS FAILURE: {row['error']}")
             return
     row["archive_bytes"] = {w: os.path.getsize(p) for w, p in archives.items()}
-    log(f"[{row['dataset']}] load speedup: numpy-written {row['numpy_getitem']['speedup']:.2f}x, "
-        f"fastnpz-written {row['fastnpz_getitem']['speedup']:.2f}x, items() {row['numpy_items']['speedup']:.2f}x")
+    log(
+        f"[{row['dataset']}] load speedup: numpy-written {row['numpy_getitem']['speedup']:.2f}x, "
+        f"fastnpz-written {row['fastnpz_getitem']['speedup']:.2f}x, items() {row['numpy_items']['speedup']:.2f}x"
+    )
 
 
 # ----------------------------------------------------------------------------

@@ -23,8 +23,9 @@ import tempfile
 import threading
 import time
 
-import fastnpz
 import numpy as np
+
+import fastnpz
 
 
 def rss_anon_kib() -> int:

@@ -49,12 +49,16 @@ def plot_times(data, out, plt):
     suites = suite_rows(data)
     m = data["machine"]
     threads = m.get("default_threads", 2)
-    series = [("numpy", "numpy.savez_compressed"), ("fastnpz", f"fastnpz ({threads} threads)"),
-              ("fastnpz_1t", "fastnpz (1 thread)")]
-    fig, axes = plt.subplots(len(suites), 1, figsize=(max(9, 0.75 * max(map(len, suites.values()))), 4.2 * len(suites)),
-                             squeeze=False)
+    series = [
+        ("numpy", "numpy.savez_compressed"),
+        ("fastnpz", f"fastnpz ({threads} threads)"),
+        ("fastnpz_1t", "fastnpz (1 thread)"),
+    ]
+    fig, axes = plt.subplots(
+        len(suites), 1, figsize=(max(9, 0.75 * max(map(len, suites.values()))), 4.2 * len(suites)), squeeze=False
+    )
     width = 0.27
-    for ax, (suite, rows) in zip(axes[:, 0], suites.items()):
+    for ax, (suite, rows) in zip(axes[:, 0], suites.items(), strict=False):
         for k, (key, label) in enumerate(series):
             times = [statistics.median(r["times"][key]) for r in rows]
             ax.bar([i + (k - 1) * width for i in range(len(rows))], times, width, label=label)
@@ -63,13 +67,14 @@ def plot_times(data, out, plt):
             t_np = statistics.median(r["times"]["numpy"])
             ax.annotate(f"x{ratio:.3f}", (i, t_np), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=7)
         ax.set_yscale("log")
-        ax.set_xticks(range(len(rows)), [r["dataset"] for r in rows], rotation=20 if len(rows) > 7 else 0,
-                      fontsize=8)
+        ax.set_xticks(range(len(rows)), [r["dataset"] for r in rows], rotation=20 if len(rows) > 7 else 0, fontsize=8)
         ax.set_ylabel("median save time (s, log)")
         ax.set_title(f"{SUITE_TITLES.get(suite, suite)} (above each group: size ratio fastnpz / numpy)", fontsize=10)
         ax.legend(fontsize=8)
-    fig.suptitle(f"numpy {m['numpy']} vs fastnpz {m['fastnpz']}, {m['cpus_usable']}-core {m['cpu_model']}, level 6"
-                 + (", quick datasets" if data.get("quick") else ""))
+    fig.suptitle(
+        f"numpy {m['numpy']} vs fastnpz {m['fastnpz']}, {m['cpus_usable']}-core {m['cpu_model']}, level 6"
+        + (", quick datasets" if data.get("quick") else "")
+    )
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -78,15 +83,18 @@ def plot_times(data, out, plt):
 def load_speedups(data):
     """(dataset, numpy-written speedup, fastnpz-written speedup) per load row without an error."""
     rows = ((data.get("load") or {}).get("results")) or []
-    return [(r["dataset"], r["numpy_getitem"]["speedup"], r["fastnpz_getitem"]["speedup"])
-            for r in rows if not r.get("error") and "numpy_getitem" in r]
+    return [
+        (r["dataset"], r["numpy_getitem"]["speedup"], r["fastnpz_getitem"]["speedup"])
+        for r in rows
+        if not r.get("error") and "numpy_getitem" in r
+    ]
 
 
 def plot_load(data, points, out, plt):
     """Draw the load speedups (numpy.load time / fastnpz.load time) per dataset into `out`."""
     fig, ax = plt.subplots(figsize=(max(9, 0.8 * len(points)), 4.5))
     width = 0.4
-    names, np_w, fz_w = zip(*points)
+    names, np_w, fz_w = zip(*points, strict=False)
     ax.bar([i - width / 2 for i in range(len(names))], np_w, width, label="archive written by numpy")
     ax.bar([i + width / 2 for i in range(len(names))], fz_w, width, label="archive written by fastnpz")
     ax.axhline(1.0, color="0.3", lw=0.8, ls="--")
@@ -94,8 +102,11 @@ def plot_load(data, points, out, plt):
     ax.set_ylabel("load speedup (t numpy.load / t fastnpz.load)")
     m = data["machine"]
     loader = (data.get("load") or {}).get("loader", "fastnpz.load")
-    ax.set_title(f"{loader} vs numpy.load {m['numpy']}, every member read, {m['cpus_usable']}-core {m['cpu_model']}"
-                 + (", quick datasets" if data.get("quick") else ""), fontsize=10)
+    ax.set_title(
+        f"{loader} vs numpy.load {m['numpy']}, every member read, {m['cpus_usable']}-core {m['cpu_model']}"
+        + (", quick datasets" if data.get("quick") else ""),
+        fontsize=10,
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -130,7 +141,7 @@ def plot_levels(data, curves, out, plt):
 
     fig, axes = plt.subplots(1, 2, figsize=(14, 6.5), sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, min_level in zip(axes, (0, 1)):
+    for ax, min_level in zip(axes, (0, 1), strict=False):
         ax.axhline(1.0, color="0.6", lw=0.8, ls="--", zorder=1)
         ax.axvline(1.0, color="0.6", lw=0.8, ls="--", zorder=1)
         for k, (name, all_points) in enumerate(curves.items()):
@@ -138,7 +149,7 @@ def plot_levels(data, curves, out, plt):
             if not points:
                 continue
             color = colors[k % len(colors)]
-            _, xs, ys = zip(*points)
+            _, xs, ys = zip(*points, strict=False)
             ax.plot(xs, ys, "-o", color=color, ms=4, lw=1.2, label=name, zorder=2)
             for level, x, y in points:
                 ax.annotate(str(level), (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7, color=color)

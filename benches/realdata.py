@@ -68,8 +68,18 @@ WHEELS = {
 }
 
 PIP_TARGET = [
-    "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
-    "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64", "--platform", "any",
+    "--python-version",
+    "3.11",
+    "--implementation",
+    "cp",
+    "--abi",
+    "cp311",
+    "--platform",
+    "manylinux_2_17_x86_64",
+    "--platform",
+    "manylinux2014_x86_64",
+    "--platform",
+    "any",
 ]
 
 
@@ -109,9 +119,25 @@ def wheel_path(key, log=None):
     # Download into a scratch dir and move into place only once checked, so an
     # interrupted download never looks like a cached wheel.
     with tempfile.TemporaryDirectory(dir=wheels, prefix=".download-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--no-input", "-q", "--timeout", "30", "--retries", "2",
-               *PIP_TARGET, "-d", tmp, requirement]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "--no-input",
+            "-q",
+            "--timeout",
+            "30",
+            "--retries",
+            "2",
+            *PIP_TARGET,
+            "-d",
+            tmp,
+            requirement,
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
         except subprocess.TimeoutExpired:
@@ -169,8 +195,9 @@ def decode_image(data):
     try:
         from PIL import Image
     except ImportError as e:
-        raise RealDataUnavailable(f"Pillow is needed to decode the photographs ({e}); "
-                                  "pip install -r benches/requirements.txt") from None
+        raise RealDataUnavailable(
+            f"Pillow is needed to decode the photographs ({e}); pip install -r benches/requirements.txt"
+        ) from None
     with Image.open(io.BytesIO(data)) as im:
         return np.array(im)
 
@@ -194,8 +221,17 @@ def parse_safetensors(data):
     ValueError
         On a dtype numpy has no equivalent for, or offsets that do not fit.
     """
-    dtypes = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4",
-              "I16": "<i2", "I8": "i1", "U8": "u1", "BOOL": "?"}
+    dtypes = {
+        "F64": "<f8",
+        "F32": "<f4",
+        "F16": "<f2",
+        "I64": "<i8",
+        "I32": "<i4",
+        "I16": "<i2",
+        "I8": "i1",
+        "U8": "u1",
+        "BOOL": "?",
+    }
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8 : 8 + n])
     body = memoryview(data)[8 + n :]
@@ -217,7 +253,9 @@ def parse_safetensors(data):
 def crop_tiles(image, size):
     """Non-overlapping ``size`` x ``size`` tiles of `image`, row by row."""
     h, w = image.shape[:2]
-    return [image[y : y + size, x : x + size] for y in range(0, h - size + 1, size) for x in range(0, w - size + 1, size)]
+    return [
+        image[y : y + size, x : x + size] for y in range(0, h - size + 1, size) for x in range(0, w - size + 1, size)
+    ]
 
 
 # ----------------------------------------------------------------------------
@@ -331,7 +369,7 @@ def _float_photo(a):
 def float_sources():
     """Real float images: ``{name: array}`` of the natively float ones."""
     out = {"lfw_faces_f64": np.load(io.BytesIO(read("skimage", "skimage/data/lfw_subset.npy")))}
-    (_, disp), = _npz_members(read("skimage", "skimage/data/motorcycle_disp.npz"))
+    ((_, disp),) = _npz_members(read("skimage", "skimage/data/motorcycle_disp.npz"))
     out["motorcycle_disparity_f32"] = disp
     dem = dict(_npz_members(read("matplotlib", "matplotlib/mpl-data/sample_data/jacksboro_fault_dem.npz")))
     out["jacksboro_dem_f64"] = dem["elevation"].astype(np.float64)
@@ -426,12 +464,12 @@ def gen_measurements(scale):
     """
     sd = "matplotlib/mpl-data/sample_data/"
     d = {}
-    (_, ecg), = _npz_members(read("scipy", "scipy/misc/ecg.dat"))
+    ((_, ecg),) = _npz_members(read("scipy", "scipy/misc/ecg.dat"))
     d["ecg_mv"] = (ecg.astype(np.int64) - 1024) / 200.0
     d["eeg"] = np.frombuffer(read("matplotlib", sd + "eeg.dat"), "<f8").reshape(800, 4)
     d["membrane"] = np.frombuffer(read("matplotlib", sd + "membrane.dat"), "<f4")
     d["mri_s1045"] = np.frombuffer(gzip.decompress(read("matplotlib", sd + "s1045.ima.gz")), "<u2").reshape(256, 256)
-    (_, d["goog"]), = _npz_members(read("matplotlib", sd + "goog.npz"))
+    ((_, d["goog"]),) = _npz_members(read("matplotlib", sd + "goog.npz"))
     stocks = read("matplotlib", sd + "Stocks.csv").decode().splitlines()[2:]
     d["stocks_dates"] = np.array([r.split(",", 1)[0] for r in stocks], dtype="datetime64[D]")
     d["stocks_prices"] = np.array([[float(v) if v else np.nan for v in r.split(",")[1:]] for r in stocks])
@@ -474,8 +512,10 @@ def main(argv=None):
             for name, (gen, *_) in REAL_DATASETS.items():
                 _, kw = gen(16 if opts.quick else 1)
                 dts = sorted({str(a.dtype) for a in kw.values()}, key=len)
-                print(f"{name:14s} {sum(a.nbytes for a in kw.values()) / MiB:8.1f} MiB {len(kw):5d} arrays  "
-                      f"dtypes: {', '.join(dts[:6])}{' ...' if len(dts) > 6 else ''}")
+                print(
+                    f"{name:14s} {sum(a.nbytes for a in kw.values()) / MiB:8.1f} MiB {len(kw):5d} arrays  "
+                    f"dtypes: {', '.join(dts[:6])}{' ...' if len(dts) > 6 else ''}"
+                )
     except RealDataUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

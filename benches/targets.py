@@ -95,15 +95,22 @@ def check_save(t, rows_by_suite, threads, expected):
         if not rows:
             t.add(f"save {suite}: median >= {floor_med}x", None, expected.get(suite, "suite not run"))
             continue
-        t.at_least(f"save {suite}: median >= {floor_med}x", median_of(rows, "speedup"), floor_med,
-                   f"median over {len(rows)} datasets")
+        t.at_least(
+            f"save {suite}: median >= {floor_med}x",
+            median_of(rows, "speedup"),
+            floor_med,
+            f"median over {len(rows)} datasets",
+        )
         _each(t, f"save {suite}: every dataset >= {floor_min}x", rows, "speedup", floor_min)
     for suite, rows in rows_by_suite.items():
         for r in rows:
             if r.get("error"):
                 continue
-            t.add(f"size ratio <= {MAX_SIZE_RATIO} ({suite})", r["size_ratio"] <= MAX_SIZE_RATIO,
-                  f"{r['dataset']}: {r['size_ratio']:.4f}")
+            t.add(
+                f"size ratio <= {MAX_SIZE_RATIO} ({suite})",
+                r["size_ratio"] <= MAX_SIZE_RATIO,
+                f"{r['dataset']}: {r['size_ratio']:.4f}",
+            )
             if suite == "classes":
                 continue  # the size classes are timed, not memory-profiled
             np_peak, fz_peak = r.get("numpy_peak_mib"), r.get("fastnpz_peak_mib")
@@ -111,41 +118,70 @@ def check_save(t, rows_by_suite, threads, expected):
             if np_peak is None or fz_peak is None:
                 t.add(target, None, f"{r['dataset']}: not measured (--skip-memory?)")
             else:
-                t.add(target, fz_peak <= np_peak + MEM_SLACK_MIB,
-                      f"{r['dataset']}: {fz_peak:.1f} vs numpy's {np_peak:.1f} MiB")
+                t.add(
+                    target,
+                    fz_peak <= np_peak + MEM_SLACK_MIB,
+                    f"{r['dataset']}: {fz_peak:.1f} vs numpy's {np_peak:.1f} MiB",
+                )
             if r.get("single_large_member") and threads >= 2:
-                t.at_least(f"save thread scaling 1T->{threads}T >= {THREAD_SCALING}x (single large member)",
-                           r.get("thread_scaling"), THREAD_SCALING, r["dataset"])
+                t.at_least(
+                    f"save thread scaling 1T->{threads}T >= {THREAD_SCALING}x (single large member)",
+                    r.get("thread_scaling"),
+                    THREAD_SCALING,
+                    r["dataset"],
+                )
     if threads < 2:
-        t.add(f"save thread scaling 1T->2T >= {THREAD_SCALING}x (single large member)", None,
-              f"the default call uses {threads} thread")
+        t.add(
+            f"save thread scaling 1T->2T >= {THREAD_SCALING}x (single large member)",
+            None,
+            f"the default call uses {threads} thread",
+        )
     for r in rows_by_suite.get("classes", []):
         if threads >= 2 and not r.get("error"):
-            t.at_least(f"save thread scaling 1T->{threads}T >= {THREAD_SCALING}x (single large member)",
-                       r.get("thread_scaling"), THREAD_SCALING, r["dataset"])
+            t.at_least(
+                f"save thread scaling 1T->{threads}T >= {THREAD_SCALING}x (single large member)",
+                r.get("thread_scaling"),
+                THREAD_SCALING,
+                r["dataset"],
+            )
 
 
 def check_load(t, rows, skipped_reason):
     """Load targets over the flattened load rows (see `report.flatten_load`)."""
     if skipped_reason:
-        for target in (f"load numpy-written: median >= {LOAD_NP_MEDIAN}x",
-                       f"load fastnpz-written: median >= {LOAD_FZ_MEDIAN}x",
-                       f"load peak extra anon memory <= {LOAD_EXTRA_MIB:.0f} MiB"):
+        for target in (
+            f"load numpy-written: median >= {LOAD_NP_MEDIAN}x",
+            f"load fastnpz-written: median >= {LOAD_FZ_MEDIAN}x",
+            f"load peak extra anon memory <= {LOAD_EXTRA_MIB:.0f} MiB",
+        ):
             t.add(target, None, skipped_reason)
         return
     n = sum(1 for r in rows if not r.get("error"))
-    t.at_least(f"load numpy-written: median >= {LOAD_NP_MEDIAN}x", median_of(rows, "np_speedup"), LOAD_NP_MEDIAN,
-               f"median over {n} datasets")
+    t.at_least(
+        f"load numpy-written: median >= {LOAD_NP_MEDIAN}x",
+        median_of(rows, "np_speedup"),
+        LOAD_NP_MEDIAN,
+        f"median over {n} datasets",
+    )
     _each(t, f"load numpy-written: every dataset >= {LOAD_NP_MIN}x", rows, "np_speedup", LOAD_NP_MIN)
     many_small = [r for r in rows if r["dataset"] == "many_small"]
     if many_small:
         _each(t, f"load numpy-written: many_small >= {LOAD_MANY_SMALL}x", many_small, "np_speedup", LOAD_MANY_SMALL)
     else:
         t.add(f"load numpy-written: many_small >= {LOAD_MANY_SMALL}x", None, "many_small not run")
-    t.at_least(f"load fastnpz-written: median >= {LOAD_FZ_MEDIAN}x", median_of(rows, "fz_speedup"), LOAD_FZ_MEDIAN,
-               f"median over {n} datasets")
-    _each(t, f"load fastnpz-written: every large dataset >= {LOAD_FZ_LARGE_MIN}x",
-          [r for r in rows if r.get("large")], "fz_speedup", LOAD_FZ_LARGE_MIN)
+    t.at_least(
+        f"load fastnpz-written: median >= {LOAD_FZ_MEDIAN}x",
+        median_of(rows, "fz_speedup"),
+        LOAD_FZ_MEDIAN,
+        f"median over {n} datasets",
+    )
+    _each(
+        t,
+        f"load fastnpz-written: every large dataset >= {LOAD_FZ_LARGE_MIN}x",
+        [r for r in rows if r.get("large")],
+        "fz_speedup",
+        LOAD_FZ_LARGE_MIN,
+    )
     for r in rows:
         if r.get("error"):
             continue
