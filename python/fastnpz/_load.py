@@ -162,6 +162,7 @@ class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
     _zip: zipfile.ZipFile | None = None
     _reader: Any = None
     _closed = False
+    _iterating = False
 
     def __init__(
         self,
@@ -263,7 +264,8 @@ class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
             return super().__getitem__(key)
         with self._lock:
             ready = self._ready.pop(index, None)
-            sequential = index == self._last + 1
+            sequential = index == self._last + 1 or (index == 0 and self._iterating)
+            self._iterating = False
             self._last = index
         if ready is None:
             indices = self._plan(index) if sequential else [index]
@@ -280,17 +282,36 @@ class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
         return array
 
     def _plan(self, index: int) -> list[int]:
-        """``index`` and, while the budget lasts, the members after it that
-        are not read yet."""
+        """``index`` and the members after it that are not read yet: the
+        next one whatever its size (so two large members are inflated at
+        once), then more while the budget lasts."""
         indices = [index]
         budget = READ_AHEAD_BYTES
         for following in range(index + 1, min(len(self._sizes), index + READ_AHEAD_MEMBERS)):
             budget -= self._sizes[following]
-            if budget < 0:
+            if budget < 0 and following > index + 1:
                 break
             if following not in self._ready and following not in self._numpy_reads:
                 indices.append(following)
         return indices
+
+    # Reading in order starts with one of these: the first member read after
+    # it is read with the ones after it.
+    def __iter__(self) -> Any:
+        self._iterating = True
+        return super().__iter__()
+
+    def keys(self) -> Any:
+        self._iterating = True
+        return super().keys()
+
+    def items(self) -> Any:
+        self._iterating = True
+        return super().items()
+
+    def values(self) -> Any:
+        self._iterating = True
+        return super().values()
 
     def _read(self, reader: Any, indices: list[int]) -> dict[int, tuple[Any, int]]:
         """Read members with the Rust core; returns {index: (array, data
