@@ -89,7 +89,9 @@ def _is_zip(magic: Any) -> bool:
     """numpy's test of the first bytes, as the installed numpy writes it."""
     if _MAGIC_TUPLE:
         return bool(magic.startswith((b"PK\x03\x04", b"PK\x05\x06")))
-    return bool(magic.startswith(b"PK\x03\x04") or magic.startswith(b"PK\x05\x06"))
+    return bool(magic.startswith(b"PK\x03\x04") or magic.startswith(b"PK\x05\x06"))  # noqa: PIE810 - numpy 1.x
+
+
 #: numpy 2's NpzFile maps names with a dict; numpy 1.26 keeps a list.
 _FILES_IS_DICT = isinstance(_NumpyNpzFile(io.BytesIO(b"PK\x05\x06" + bytes(18)))._files, dict)
 _DTYPES: dict[str, numpy.dtype[Any]] = {}
