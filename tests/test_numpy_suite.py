@@ -1,5 +1,5 @@
-"""Run numpy's own savez/npz tests (from the installed wheel) with fastnpz
-swapped in for numpy.savez / numpy.savez_compressed."""
+"""Run numpy's own savez/npz/load tests (from the installed wheel) with
+fastnpz swapped in for numpy.savez / numpy.savez_compressed / numpy.load."""
 import os
 import re
 import subprocess
@@ -18,15 +18,10 @@ NP_TESTS = os.path.join(os.path.dirname(np.__file__), "lib", "tests")
 # test_load_padded_dtype, test_huge_header_npz, test_empty_npz,
 # test_large_archive (2 GiB array through an open file).
 SELECT = ("savez or npz or compressed_roundtrip or load_padded_dtype "
-          "or load_refcount or large_archive")
+          "or load_refcount or large_archive or load or Load or pickle")
 
 # Deselected, with reasons.  Everything else selected must pass.
-DESELECT = [
-    # Not a savez test: writes its archive with zipfile directly
-    # (npz.open(...)) and only tests np.load's name mapping. It never calls
-    # savez, so it tests nothing about fastnpz.
-    "test_io.py::TestSavezLoad::test_load_non_npy",
-]
+DESELECT: list[str] = []
 
 
 def test_numpy_own_savez_tests_pass_with_fastnpz(tmp_path):
@@ -43,7 +38,7 @@ def test_numpy_own_savez_tests_pass_with_fastnpz(tmp_path):
                        timeout=300)
     out = r.stdout + r.stderr
     tail = out[-6000:]
-    assert "numpy_suite_plugin: numpy.savez/savez_compressed -> fastnpz" in out, (
+    assert "numpy_suite_plugin: numpy.savez/savez_compressed/load -> fastnpz" in out, (
         f"plugin not active:\n{tail}")
     m = re.search(r"(\d+) passed", out)
     passed = int(m.group(1)) if m else 0

@@ -380,9 +380,9 @@ class _AsOpened:
         self._tail = tail
         self._pos: int = fid.tell()
 
-    @property
-    def name(self) -> Any:
-        return getattr(self._fid, "name", None)
+    def __getattr__(self, name: str) -> Any:
+        # Everything else (closed, name, mode, fileno, ...) is the file's.
+        return getattr(self._fid, name)
 
     def seekable(self) -> bool:
         return True
