@@ -18,11 +18,11 @@ if not os.path.isdir(BENCHES):
     pytest.skip("benches/ not shipped alongside these tests", allow_module_level=True)
 sys.path.insert(0, BENCHES)
 
-import classes
-import loadbench
-import realdata
-import report
-import targets
+import classes  # noqa: E402 - after the benches path
+import loadbench  # noqa: E402 - after the benches path
+import realdata  # noqa: E402 - after the benches path
+import report  # noqa: E402 - after the benches path
+import targets  # noqa: E402 - after the benches path
 
 
 def _safetensors(tensors, metadata=None):
