@@ -5,9 +5,9 @@
 //! in speed, and which one reaches zlib's size depends on the data (on some
 //! real float images even libdeflate's level 7 is 2% larger than zlib), so
 //! the choice is measured. Spread windows of each member of 256 KiB or more
-//! (an eighth of the member, 32-256 KiB each, up to four) are compressed by
-//! zlib at level 6 itself, numpy's compressor, and by a ladder of
-//! candidates, fastest first: the first whose size, plus a margin for how
+//! (together an eighth of the member, 32-256 KiB each, two to four) are
+//! compressed by zlib at level 6 itself, numpy's compressor, and by a
+//! ladder of candidates, fastest first: the first whose size, plus a margin for how
 //! far a member can stray from its samples, is within 0.6% of zlib's
 //! compresses all of the member's chunks, and zlib itself does when none
 //! is. Windows of 256 KiB behave as whole chunks do; on 64 KiB windows
@@ -103,8 +103,9 @@ const CANDIDATES: [Choice; 7] = [
 
 /// Members (stream bytes) at least this long are sampled.
 pub const SAMPLED_MEMBER: u64 = 256 * 1024;
-/// A sampled member's windows: one per `BYTES_PER_WINDOW`, up to
-/// `MAX_WINDOWS`, each an eighth of the member within these bounds.
+/// A sampled member's windows: one per `BYTES_PER_WINDOW`, two to
+/// `MAX_WINDOWS`, together an eighth of the member, each within these
+/// bounds.
 const WINDOW: u64 = 256 * 1024;
 const MIN_WINDOW: u64 = 32 * 1024;
 const BYTES_PER_WINDOW: u64 = 8 << 20;
@@ -122,9 +123,13 @@ pub fn windows(stream_len: u64) -> impl Iterator<Item = (u64, usize)> {
     let count = if stream_len < SAMPLED_MEMBER {
         0
     } else {
-        (stream_len / BYTES_PER_WINDOW).clamp(1, MAX_WINDOWS)
+        (stream_len / BYTES_PER_WINDOW).clamp(2, MAX_WINDOWS)
     };
-    let len = (stream_len / 8).clamp(MIN_WINDOW, WINDOW).min(stream_len);
+    // An eighth of the member in all, in at least two places: data whose
+    // statistics drift (a random walk's magnitude) is misjudged from one.
+    let len = (stream_len / (8 * count.max(1)))
+        .clamp(MIN_WINDOW, WINDOW)
+        .min(stream_len);
     let room = stream_len - len;
     (0..count).map(move |i| (room * (2 * i + 1) / (2 * count), len as usize))
 }
