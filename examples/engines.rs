@@ -1,13 +1,14 @@
 //! Compressed sizes and single-core speed of each engine and effort, on
 //! members cut from the files given, at several member sizes (or, with
-//! `--whole`, on each whole file), in 1 MiB chunks as fastnpz writes them:
+//! `--whole`, on each whole file), in `CHUNK_SIZE` (4 MiB) chunks as fastnpz
+//! writes them:
 //! `cargo run --release --no-default-features --example engines -- [--whole] FILE...`
 //! Prints one line per (file, member size, engine): `file size engine bytes MB/s`.
 use fastnpz::encode::libdeflate::Compressor;
 use fastnpz::encode::literal;
 use std::time::Instant;
 
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = fastnpz::chunk::CHUNK_SIZE as usize;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -2,7 +2,7 @@
 //! Rust core.
 //!
 //! The data path, one module each: `member` (an array's bytes, borrowed)
-//! → `chunk` (2 MiB pieces of a member's `.npy` stream) → `encode` (one
+//! → `chunk` (4 MiB pieces of a member's `.npy` stream) → `encode` (one
 //! chunk, raw deflate, by the engine `encode::policy` picks) → `write` (a
 //! worker pool compresses, the zip writer appends in order) → `zip::records`
 //! → `sink` (a file, or a Python file object). `npy` builds the `.npy`

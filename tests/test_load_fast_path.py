@@ -9,6 +9,7 @@ import pytest
 
 import fastnpz
 import fastnpz._load as load_impl
+from fastnpz._fastnpz import CHUNK_SIZE
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def numpy_reads(monkeypatch):
 
 ARRAYS = {
     "f64": np.random.default_rng(0).standard_normal(300_000),
-    "big": np.arange(3 << 20, dtype=np.uint8),  # several 2 MiB chunks
+    "big": np.arange(CHUNK_SIZE * 5 // 2, dtype=np.uint8),  # three chunks
     "F": np.asfortranarray(np.arange(12.0).reshape(3, 4)),
     "empty": np.zeros((0, 3)),
     "scalar": np.array(3.5),
