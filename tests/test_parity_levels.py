@@ -1,21 +1,23 @@
 """The parity suite for every engine and level.
 
-fastnpz picks an encoder per 1 MiB chunk of a member's .npy stream: zlib-rs
-primed with the previous 32 KiB (the pigz scheme), a literal-only dynamic
-Huffman encoder for chunks where match search cannot pay (random mantissas,
-levels 2-9), and a dedicated encoder for small whole members (the 4 KiB
-members and the size ladder are there for it). The inputs below are seeded and
-built to drive each of them (and the switches between them inside one
-member); for every level 0-9 and threads in (1, 2) the archive must match
-numpy's on the same input: member names/order, decompressed .npy bytes, every
-zip record field but the compressed sizes and the offsets they move
-(assert_full_parity, which also inflates every member with
-zlib.decompressobj(-15) and checks the stream ends cleanly), zipfile.testzip()
-and np.load; level 0 must be stored deflate blocks only. Each input is saved once
-per level and thread count; the thread counts' archives must be byte-identical,
-so one parity check covers them all. numpy is the oracle: its
-archive is made from the same input objects in this session (once per input,
-since numpy has no level or thread option), never written down by hand.
+fastnpz cuts each member's .npy stream into independent CHUNK_SIZE chunks and
+picks an engine per member (sampled at the default level for members of
+256 KiB and more: literal-only coding, libdeflate at several efforts, or zlib
+itself), with any chunk of pure noise coded as literals; small members get
+libdeflate directly; level 0 writes stored blocks and the other explicit
+levels libdeflate's same level. The inputs below are seeded and built to
+drive each of these paths (and the switches between them inside one member,
+and the chunk and size thresholds); for every level 0-9 and threads in
+(1, 2) the archive must match numpy's on the same input: member names/order,
+decompressed .npy bytes, every zip record field but the compressed sizes and
+the offsets they move (assert_full_parity, which also inflates every member
+with zlib.decompressobj(-15) and checks the stream ends cleanly),
+zipfile.testzip() and np.load; level 0 must be stored deflate blocks only.
+Each input is saved once per level and thread count; the thread counts'
+archives must be byte-identical, so one parity check covers them all. numpy
+is the oracle: its archive is made from the same input objects in this
+session (once per input, since numpy has no level or thread option), never
+written down by hand.
 """
 import struct
 
