@@ -7,9 +7,10 @@
 //! constant is part of the format: a reader that finds the sync-flush
 //! markers between chunks knows where each one's output belongs.
 
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use crate::encode::{crc32, Choice, ChunkEncoder, EncodeError};
+use crate::encode::policy::Ladder;
+use crate::encode::{crc32, Choice, ChunkEncoder, EncodeError, Plan};
 use crate::member::{LayoutError, Member};
 
 /// Uncompressed bytes in every chunk but a member's last (4 MiB). Starting a
@@ -113,11 +114,32 @@ pub fn plan(members: &[Member<'_>], chunk_size: u64) -> Vec<Chunk> {
     chunks
 }
 
-/// How each member is compressed, decided once per member by whichever
-/// thread gets to it first (the decision reads only the member, so it does
-/// not depend on which thread that is).
+/// How each member is compressed, decided once per member. A member that
+/// is sampled is measured by every thread that reaches one of its chunks
+/// before the decision is known: each takes the ladder's next probe, so on
+/// a one-member archive both cores sample instead of one waiting. The
+/// decision depends only on the measured sizes (`policy::Ladder`), never on
+/// which thread measured what, so archives stay identical whatever the
+/// thread count.
 pub struct Choices {
-    slots: Vec<OnceLock<Result<Choice, ChunkError>>>,
+    slots: Vec<OnceLock<Slot>>,
+}
+
+enum Slot {
+    Decided(Result<Choice, ChunkError>),
+    Sampling(Sampling),
+}
+
+/// A member's sample windows, read once, and its ladder.
+struct Sampling {
+    samples: Vec<Vec<u8>>,
+    state: Mutex<SamplingState>,
+    changed: Condvar,
+}
+
+struct SamplingState {
+    ladder: Ladder,
+    outcome: Option<Result<Choice, ChunkError>>,
 }
 
 impl Choices {
@@ -125,6 +147,115 @@ impl Choices {
     pub fn new(n: usize) -> Self {
         Choices {
             slots: (0..n).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// How member `index` is compressed: decided now, or once this thread
+    /// and any other that asks have measured enough of its samples.
+    fn get(
+        &self,
+        index: usize,
+        member: &Member<'_>,
+        encoder: &mut ChunkEncoder,
+    ) -> Result<Choice, ChunkError> {
+        let slot = self
+            .slots
+            .get(index)
+            .ok_or(ChunkError::Layout(LayoutError::OutOfBounds))?;
+        let slot = slot.get_or_init(|| match encoder.plan(member.stream_len()) {
+            Plan::Decided(choice) => Slot::Decided(Ok(choice)),
+            Plan::Sample(windows) => match read_samples(member, &windows) {
+                Ok(samples) => Slot::Sampling(Sampling {
+                    state: Mutex::new(SamplingState {
+                        ladder: Ladder::new(samples.len()),
+                        outcome: None,
+                    }),
+                    samples,
+                    changed: Condvar::new(),
+                }),
+                Err(e) => Slot::Decided(Err(e)),
+            },
+        });
+        match slot {
+            Slot::Decided(result) => *result,
+            Slot::Sampling(sampling) => sampling.take_part(encoder),
+        }
+    }
+}
+
+fn read_samples(member: &Member<'_>, windows: &[(u64, usize)]) -> Result<Vec<Vec<u8>>, ChunkError> {
+    windows
+        .iter()
+        .map(|&(at, len)| {
+            let mut buf = vec![0; len];
+            member.read_stream(at, &mut buf)?;
+            Ok(buf)
+        })
+        .collect()
+}
+
+impl Sampling {
+    fn lock(&self) -> MutexGuard<'_, SamplingState> {
+        // Nothing that can panic runs under the lock; a poisoned state is
+        // still consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Measure probes until the decision is known, waiting only when every
+    /// probe is handed out and another thread is still measuring one.
+    fn take_part(&self, encoder: &mut ChunkEncoder) -> Result<Choice, ChunkError> {
+        let mut state = self.lock();
+        loop {
+            if let Some(outcome) = state.outcome {
+                return outcome;
+            }
+            if let Some(choice) = state.ladder.decision() {
+                state.outcome = Some(Ok(choice));
+                self.changed.notify_all();
+                continue;
+            }
+            let Some(probe) = state.ladder.next_probe() else {
+                state = self
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            };
+            drop(state);
+            // If measuring panics (the pool turns that into an error),
+            // threads waiting for this probe must not wait forever.
+            let mut abandoned = Abandoned(Some(self));
+            let size = match self.samples.get(probe.window) {
+                Some(sample) => encoder.measure(probe.choice, sample),
+                None => Err(EncodeError::Engine("probe outside the samples")),
+            };
+            abandoned.0 = None;
+            state = self.lock();
+            match size {
+                Ok(size) => state.ladder.record(probe, size),
+                Err(e) => {
+                    state.outcome.get_or_insert(Err(e.into()));
+                }
+            }
+            self.changed.notify_all();
+        }
+    }
+}
+
+/// Ends a member's sampling with an error if dropped while armed: a
+/// measuring thread unwinding.
+struct Abandoned<'a>(Option<&'a Sampling>);
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if let Some(sampling) = self.0 {
+            let mut state = sampling.lock();
+            state
+                .outcome
+                .get_or_insert(Err(ChunkError::Encode(EncodeError::Engine(
+                    "a thread sampling this member panicked",
+                ))));
+            sampling.changed.notify_all();
         }
     }
 }
@@ -151,17 +282,7 @@ impl Worker {
         chunk: &Chunk,
         choices: &Choices,
     ) -> Result<Compressed, ChunkError> {
-        let choice = match choices.slots.get(chunk.member) {
-            Some(slot) => *slot
-                .get_or_init(|| {
-                    self.encoder.choose(member.stream_len(), |at, buf| {
-                        member.read_stream(at, buf).map_err(ChunkError::Layout)
-                    })
-                })
-                .as_ref()
-                .map_err(|e| *e)?,
-            None => return Err(ChunkError::Layout(LayoutError::OutOfBounds)),
-        };
+        let choice = choices.get(chunk.member, member, &mut self.encoder)?;
         let len = usize::try_from(chunk.size()).map_err(|_| LayoutError::Overflow)?;
         // Read the chunk once, into this thread's buffer: the CRC and the
         // compressed bytes then see the same bytes even if another thread
@@ -190,6 +311,56 @@ mod tests {
             utf8: false,
             header: b"HEADER".to_vec(),
             data,
+        }
+    }
+
+    #[test]
+    fn threads_sampling_together_decide_as_one_thread_alone() {
+        use crate::encode::testing::{noise, smooth};
+        use crate::encode::Compression;
+        let datas = [
+            smooth(3 << 20),
+            noise(1 << 20, 256),
+            noise(1 << 20, 16),
+            (0..2_000_000u32).map(|i| (i / 3) as u8).collect(),
+        ];
+        let members: Vec<_> = datas
+            .iter()
+            .map(|d| member(Data::Contiguous(Span::from_slice(d))))
+            .collect();
+        let encoder = || ChunkEncoder::new(Compression::Deflated(6));
+        let alone: Vec<Choice> = members
+            .iter()
+            .map(|m| {
+                encoder()
+                    .choose::<ChunkError>(m.stream_len(), |at, buf| Ok(m.read_stream(at, buf)?))
+                    .unwrap()
+            })
+            .collect();
+        for threads in [2, 3] {
+            let choices = Choices::new(members.len());
+            let together: Vec<Vec<Choice>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let (choices, members) = (&choices, &members);
+                        s.spawn(move || {
+                            let mut enc = encoder();
+                            // Each thread visits the members in another order.
+                            (0..members.len())
+                                .map(|k| (k + t) % members.len())
+                                .map(|k| (k, choices.get(k, &members[k], &mut enc).unwrap()))
+                                .fold(vec![Choice::Small; members.len()], |mut v, (k, c)| {
+                                    v[k] = c;
+                                    v
+                                })
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for got in together {
+                assert_eq!(got, alone, "{threads} threads");
+            }
         }
     }
 

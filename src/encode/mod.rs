@@ -69,6 +69,16 @@ impl std::fmt::Display for EncodeError {
 
 impl std::error::Error for EncodeError {}
 
+/// What a member's choice takes: nothing more, or measuring these sample
+/// windows (stream offset, length).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Known without looking at the data.
+    Decided(Choice),
+    /// Measure these windows (see `policy::Ladder`).
+    Sample(Vec<(u64, usize)>),
+}
+
 /// A reusable per-thread chunk compressor: it owns one libdeflate
 /// compressor per level it has used, and scratch space for samples.
 pub struct ChunkEncoder {
@@ -76,7 +86,6 @@ pub struct ChunkEncoder {
     /// libdeflate compressors by effort (a handful at most).
     compressors: Vec<(Effort, Compressor)>,
     zlib: Option<Zlib>,
-    sample_in: Vec<u8>,
     sample_out: Vec<u8>,
 }
 
@@ -87,7 +96,6 @@ impl ChunkEncoder {
             compression,
             compressors: Vec::new(),
             zlib: None,
-            sample_in: Vec::new(),
             sample_out: Vec::new(),
         }
     }
@@ -118,75 +126,69 @@ impl ChunkEncoder {
         Ok(&mut self.compressors[at].1)
     }
 
+    /// What deciding how to compress a member of `stream_len` stream bytes
+    /// takes: nothing, or measuring the `policy::windows` it lists.
+    pub fn plan(&self, stream_len: u64) -> Plan {
+        match self.compression {
+            Compression::Stored | Compression::Deflated(0) => Plan::Decided(Choice::Literal),
+            Compression::Deflated(level) if level != DEFAULT_LEVEL => {
+                Plan::Decided(Choice::Deflate(Effort::level(level)))
+            }
+            Compression::Deflated(_) => {
+                let windows: Vec<_> = policy::windows(stream_len).collect();
+                if windows.is_empty() {
+                    Plan::Decided(Choice::Small)
+                } else {
+                    Plan::Sample(windows)
+                }
+            }
+        }
+    }
+
+    /// The compressed size of one sample window under `choice`.
+    pub fn measure(&mut self, choice: Choice, window: &[u8]) -> Result<u64, EncodeError> {
+        let mut out = std::mem::take(&mut self.sample_out);
+        out.clear();
+        let r = self.encode_as(choice, window, true, &mut out);
+        let size = out.len() as u64;
+        self.sample_out = out;
+        r.map(|()| size)
+    }
+
     /// How to compress a member whose stream (header and data) is
-    /// `stream_len` bytes long. At the default level this samples the
-    /// member through `read(offset, buf)`, which fills `buf` with stream
-    /// bytes from `offset`; `E` is the reader's error.
+    /// `stream_len` bytes long, decided on this thread alone (the archive
+    /// writer shares the measuring between threads; the result is the
+    /// same). `read(offset, buf)` fills `buf` with stream bytes from
+    /// `offset`; `E` is its error.
     pub fn choose<E: From<EncodeError>>(
         &mut self,
         stream_len: u64,
         mut read: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
     ) -> Result<Choice, E> {
-        let level = match self.compression {
-            Compression::Stored | Compression::Deflated(0) => return Ok(Choice::Literal),
-            Compression::Deflated(level) => level,
+        let windows = match self.plan(stream_len) {
+            Plan::Decided(choice) => return Ok(choice),
+            Plan::Sample(windows) => windows,
         };
-        if level != DEFAULT_LEVEL {
-            return Ok(Choice::Deflate(Effort::level(level)));
+        let mut samples = Vec::with_capacity(windows.len());
+        for (at, len) in windows {
+            let mut buf = vec![0; len];
+            read(at, &mut buf)?;
+            samples.push(buf);
         }
-        let mut windows = std::mem::take(&mut self.sample_in);
-        windows.clear();
-        let mut bounds = Vec::new();
-        for (at, len) in policy::windows(stream_len) {
-            let start = windows.len();
-            windows.resize(start + len, 0);
-            read(at, &mut windows[start..])?;
-            bounds.push(start..start + len);
-        }
-        let result = if bounds.is_empty() {
-            Ok(Choice::Small)
-        } else {
-            self.choose_from(&windows, &bounds)
-        };
-        self.sample_in = windows;
-        Ok(result?)
-    }
-
-    /// Compressed size of each sample window under `choice`.
-    fn sample_sizes(
-        &mut self,
-        choice: Choice,
-        windows: &[u8],
-        bounds: &[std::ops::Range<usize>],
-    ) -> Result<Vec<u64>, EncodeError> {
-        let mut sizes = Vec::with_capacity(bounds.len());
-        let mut out = std::mem::take(&mut self.sample_out);
-        for range in bounds {
-            out.clear();
-            let r = self.encode_as(choice, &windows[range.clone()], true, &mut out);
-            sizes.push(out.len() as u64);
-            if r.is_err() {
-                self.sample_out = out;
-                return r.map(|()| Vec::new());
+        let mut ladder = policy::Ladder::new(samples.len());
+        loop {
+            if let Some(choice) = ladder.decision() {
+                return Ok(choice);
             }
+            let probe = ladder
+                .next_probe()
+                .ok_or(EncodeError::Engine("sampling ran out of probes"))?;
+            let sample = samples
+                .get(probe.window)
+                .ok_or(EncodeError::Engine("probe outside the samples"))?;
+            let size = self.measure(probe.choice, sample)?;
+            ladder.record(probe, size);
         }
-        self.sample_out = out;
-        Ok(sizes)
-    }
-
-    fn choose_from(
-        &mut self,
-        windows: &[u8],
-        bounds: &[std::ops::Range<usize>],
-    ) -> Result<Choice, EncodeError> {
-        let zlib = self.zlib()?;
-        let reference = bounds
-            .iter()
-            .map(|range| zlib.size(&windows[range.clone()]))
-            .collect::<Result<Vec<u64>, EncodeError>>()?;
-        policy::choose(&reference, |choice| {
-            self.sample_sizes(choice, windows, bounds)
-        })
     }
 
     /// Append `data`, compressed as one chunk, to `out`: noise as literals,

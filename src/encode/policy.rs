@@ -172,19 +172,86 @@ pub fn fits(zlib: &[u64], sizes: &[u64]) -> bool {
     estimate <= 1.0 + SLACK_PERMILLE / 1000.0
 }
 
-/// The fastest candidate that `fits`, given `size(c)`, the samples' sizes
-/// under candidate `c` (measured lazily, fastest first), and zlib's, `zlib`;
-/// zlib itself when none does.
-pub fn choose(
-    zlib: &[u64],
-    mut sizes: impl FnMut(Choice) -> Result<Vec<u64>, super::EncodeError>,
-) -> Result<Choice, super::EncodeError> {
-    for candidate in CANDIDATES {
-        if fits(zlib, &sizes(candidate)?) {
-            return Ok(candidate);
+/// One size a sampled member's decision may need: `choice`'s compressed
+/// size of sample window `window` (`Choice::Zlib` for the reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    /// The engine and effort to measure.
+    pub choice: Choice,
+    /// Which sample window.
+    pub window: usize,
+}
+
+/// The decision for one sampled member, as its probes' sizes come in, in
+/// any order and from any number of threads: zlib's size on every window,
+/// then each candidate's, fastest first. The first candidate that `fits`
+/// wins, as soon as it and every candidate before it are measured, so the
+/// decision depends only on the sizes, never on which thread measured what
+/// or when; probes not yet handed out once it is known are never measured.
+#[derive(Debug, Clone)]
+pub struct Ladder {
+    windows: usize,
+    handed: usize,
+    /// Row 0 is zlib's, row `1 + c` is `CANDIDATES[c]`'s, `windows` each.
+    sizes: Vec<Option<u64>>,
+}
+
+impl Ladder {
+    /// Nothing measured yet, for a member sampled in `windows` windows.
+    pub fn new(windows: usize) -> Self {
+        Ladder {
+            windows,
+            handed: 0,
+            sizes: vec![None; windows * (1 + CANDIDATES.len())],
         }
     }
-    Ok(Choice::Zlib)
+
+    /// The next probe to measure, in the ladder's order; None once the
+    /// decision is known or every probe has been handed out.
+    pub fn next_probe(&mut self) -> Option<Probe> {
+        if self.handed >= self.sizes.len() || self.decision().is_some() {
+            return None;
+        }
+        let (row, window) = (self.handed / self.windows, self.handed % self.windows);
+        self.handed += 1;
+        let choice = match row.checked_sub(1) {
+            None => Choice::Zlib,
+            Some(c) => CANDIDATES[c],
+        };
+        Some(Probe { choice, window })
+    }
+
+    /// Record a probe's measured size.
+    pub fn record(&mut self, probe: Probe, size: u64) {
+        let row = match probe.choice {
+            Choice::Zlib => Some(0),
+            c => CANDIDATES.iter().position(|&k| k == c).map(|at| at + 1),
+        };
+        if let Some(slot) = row
+            .filter(|_| probe.window < self.windows)
+            .and_then(|row| self.sizes.get_mut(row * self.windows + probe.window))
+        {
+            *slot = Some(size);
+        }
+    }
+
+    /// The fastest candidate that fits, zlib when none does; None while
+    /// that depends on sizes not yet recorded.
+    pub fn decision(&self) -> Option<Choice> {
+        let row = |r: usize| -> Option<Vec<u64>> {
+            self.sizes[r * self.windows..(r + 1) * self.windows]
+                .iter()
+                .copied()
+                .collect()
+        };
+        let zlib = row(0)?;
+        for (c, &candidate) in CANDIDATES.iter().enumerate() {
+            if fits(&zlib, &row(c + 1)?) {
+                return Some(candidate);
+            }
+        }
+        Some(Choice::Zlib)
+    }
 }
 
 /// Shortest chunk worth scanning for repeats at all.
@@ -286,18 +353,30 @@ mod tests {
         }
     }
 
+    /// Measure a ladder's probes one by one, in its order.
+    fn serial(zlib: &[u64], candidates: &[[u64; 4]]) -> Choice {
+        let mut ladder = Ladder::new(zlib.len());
+        loop {
+            if let Some(d) = ladder.decision() {
+                return d;
+            }
+            let p = ladder
+                .next_probe()
+                .expect("a ladder without a decision has probes");
+            let size = match CANDIDATES.iter().position(|&k| k == p.choice) {
+                Some(c) => candidates[p.window][c],
+                None => zlib[p.window],
+            };
+            ladder.record(p, size);
+        }
+    }
+
     #[test]
-    fn choose_takes_the_fastest_candidate_that_fits() {
+    fn the_fastest_candidate_that_fits_wins() {
         // One window; zlib's sample is 1,000,000 bytes, so the margin is
         // 0.1% and a candidate fits up to 1,004,000.
         let m = 1_000_000u64;
-        let ladder = |sizes: [u64; 4]| {
-            move |c: Choice| {
-                let at = CANDIDATES.iter().position(|&k| k == c).unwrap_or(3);
-                Ok(vec![sizes[at]])
-            }
-        };
-        let pick = |sizes| choose(&[m], ladder(sizes)).unwrap();
+        let pick = |sizes: [u64; 4]| serial(&[m], &[sizes]);
         // Estimates of 1.004999 and 1.005001 of zlib's.
         let (fit, over) = (m + 3_999, m + 4_001);
         let big = 2 * m;
@@ -306,6 +385,40 @@ mod tests {
         assert_eq!(pick([big, big, fit, 0]), CANDIDATES[2]);
         assert_eq!(pick([big, big, big, m]), Choice::Deflate(REFERENCE_EFFORT));
         assert_eq!(pick([big, big, over, over]), Choice::Zlib);
+    }
+
+    #[test]
+    fn the_decision_does_not_depend_on_the_order_sizes_arrive_in() {
+        let m = 1_000_000u64;
+        let zlib = [m, m + 10, m - 10];
+        let cands = [
+            [2 * m, m + 9_000, m + 1_000, m],
+            [2 * m, m + 9_000, m + 1_000, m],
+            [2 * m, m - 9_000, m + 1_000, m],
+        ];
+        let size = |q: Probe| match CANDIDATES.iter().position(|&k| k == q.choice) {
+            Some(c) => cands[q.window][c],
+            None => zlib[q.window],
+        };
+        let want = serial(&zlib, &cands);
+        assert_eq!(want, CANDIDATES[2]);
+        // Two threads: every probe handed out, then recorded in another
+        // order (last first, as a slow thread finishing late would).
+        let mut ladder = Ladder::new(3);
+        let mut handed = Vec::new();
+        while let Some(p) = ladder.next_probe() {
+            handed.push(p);
+            if handed.len() % 2 == 0 {
+                let q = handed.remove(0);
+                ladder.record(q, size(q));
+            }
+        }
+        for q in handed.into_iter().rev() {
+            ladder.record(q, size(q));
+        }
+        assert_eq!(ladder.decision(), Some(want));
+        // A decided ladder hands out nothing more.
+        assert_eq!(ladder.next_probe(), None);
     }
 
     #[test]
