@@ -17,20 +17,6 @@ from pathlib import Path
 
 import report
 
-SAVE = [
-    ("dataset", "dataset"),
-    ("raw_mib", "size (MiB)"),
-    ("n_arrays", "arrays"),
-    ("numpy_s", "numpy (s)"),
-    ("fastnpz_s", "fastnpz (s)"),
-    ("speedup", "speedup"),
-    ("speedup_1t", "speedup 1T"),
-    ("thread_scaling", "1T->2T"),
-    ("size_ratio", "size ratio"),
-    ("numpy_peak_mib", "numpy peak (MiB)"),
-    ("fastnpz_peak_mib", "fastnpz peak (MiB)"),
-]
-
 CLASSES = [
     ("kind", "kind"),
     ("dtype", "dtype"),
@@ -99,7 +85,8 @@ def main(path):
     for suite, title in (("seeded", "Saving, seeded suite"), ("real", "Saving, real-data suite")):
         rows = [r for r in results if r.get("suite") == suite]
         if rows:
-            out += ["", f"**{title}**", "", report.markdown_table(rows, SAVE)]
+            columns = report.save_columns(data["machine"].get("cpus_usable") or 2)
+            out += ["", f"**{title}**", "", report.markdown_table(rows, columns)]
     if data.get("size_classes"):
         out += ["", "**Size classes** (saving; the real-data kinds last)", ""]
         out.append(report.markdown_table(data["size_classes"], CLASSES))
