@@ -35,7 +35,7 @@ def test_interrupt_keeps_the_old_file_and_leaves_no_temp(tmp_path, big):
     target = tmp_path / "keep.npz"
     # Once, in a CI run on a loaded machine, the simulated Ctrl-C was never
     # raised: the save ran to its end, and neither it nor the code after it
-    # saw the signal (not reproduced in 6 full runs and 8 of this test
+    # saw the signal (not reproduced in 3 full runs and 11 of this test
     # alone; a suspect is Python handing the signal to code whose exceptions
     # are ignored, such as a finalizer). A lost signal is retried, twice at
     # most; a delivered one must stop the save within the bound below.
