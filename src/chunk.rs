@@ -10,7 +10,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::encode::policy::Ladder;
-use crate::encode::{crc32, Choice, ChunkEncoder, EncodeError, Plan};
+use crate::encode::{crc32, read_samples, Choice, ChunkEncoder, EncodeError, Plan};
 use crate::member::{LayoutError, Member};
 
 /// Uncompressed bytes in every chunk but a member's last (4 MiB). Starting a
@@ -164,7 +164,9 @@ impl Choices {
             .ok_or(ChunkError::Layout(LayoutError::OutOfBounds))?;
         let slot = slot.get_or_init(|| match encoder.plan(member.stream_len()) {
             Plan::Decided(choice) => Slot::Decided(Ok(choice)),
-            Plan::Sample(windows) => match read_samples(member, &windows) {
+            Plan::Sample(windows) => match read_samples(&windows, |at, buf| {
+                member.read_stream(at, buf).map_err(ChunkError::Layout)
+            }) {
                 Ok(samples) => Slot::Sampling(Sampling {
                     state: Mutex::new(SamplingState {
                         ladder: Ladder::new(samples.len()),
@@ -181,17 +183,6 @@ impl Choices {
             Slot::Sampling(sampling) => sampling.take_part(encoder),
         }
     }
-}
-
-fn read_samples(member: &Member<'_>, windows: &[(u64, usize)]) -> Result<Vec<Vec<u8>>, ChunkError> {
-    windows
-        .iter()
-        .map(|&(at, len)| {
-            let mut buf = vec![0; len];
-            member.read_stream(at, &mut buf)?;
-            Ok(buf)
-        })
-        .collect()
 }
 
 impl Sampling {
@@ -225,10 +216,7 @@ impl Sampling {
             // If measuring panics (the pool turns that into an error),
             // threads waiting for this probe must not wait forever.
             let mut abandoned = Abandoned(Some(self));
-            let size = match self.samples.get(probe.window) {
-                Some(sample) => encoder.measure(probe.choice, sample),
-                None => Err(EncodeError::Engine("probe outside the samples")),
-            };
+            let size = encoder.measure(probe, &self.samples);
             abandoned.0 = None;
             state = self.lock();
             match size {

@@ -26,7 +26,7 @@ pub(crate) mod testing;
 pub mod zlib;
 
 use libdeflate::Compressor;
-pub use policy::{Choice, Effort};
+pub use policy::{Choice, Effort, Probe};
 use zlib::Zlib;
 
 /// zlib's default level, and numpy's: at this level fastnpz aims at
@@ -77,6 +77,22 @@ pub enum Plan {
     Decided(Choice),
     /// Measure these windows (see `policy::Ladder`).
     Sample(Vec<(u64, usize)>),
+}
+
+/// A member's sample windows (stream offset, length, as `Plan::Sample`
+/// lists them), each read into its own buffer by `read(offset, buf)`.
+pub fn read_samples<E>(
+    windows: &[(u64, usize)],
+    mut read: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
+) -> Result<Vec<Vec<u8>>, E> {
+    windows
+        .iter()
+        .map(|&(at, len)| {
+            let mut buf = vec![0; len];
+            read(at, &mut buf)?;
+            Ok(buf)
+        })
+        .collect()
 }
 
 /// A reusable per-thread chunk compressor: it owns one libdeflate
@@ -145,11 +161,14 @@ impl ChunkEncoder {
         }
     }
 
-    /// The compressed size of one sample window under `choice`.
-    pub fn measure(&mut self, choice: Choice, window: &[u8]) -> Result<u64, EncodeError> {
+    /// A probe's size: its sample window compressed as its choice says.
+    pub fn measure(&mut self, probe: Probe, samples: &[Vec<u8>]) -> Result<u64, EncodeError> {
+        let window = samples
+            .get(probe.window)
+            .ok_or(EncodeError::Engine("probe outside the samples"))?;
         let mut out = std::mem::take(&mut self.sample_out);
         out.clear();
-        let r = self.encode_as(choice, window, true, &mut out);
+        let r = self.encode_as(probe.choice, window, true, &mut out);
         let size = out.len() as u64;
         self.sample_out = out;
         r.map(|()| size)
@@ -169,26 +188,8 @@ impl ChunkEncoder {
             Plan::Decided(choice) => return Ok(choice),
             Plan::Sample(windows) => windows,
         };
-        let mut samples = Vec::with_capacity(windows.len());
-        for (at, len) in windows {
-            let mut buf = vec![0; len];
-            read(at, &mut buf)?;
-            samples.push(buf);
-        }
-        let mut ladder = policy::Ladder::new(samples.len());
-        loop {
-            if let Some(choice) = ladder.decision() {
-                return Ok(choice);
-            }
-            let probe = ladder
-                .next_probe()
-                .ok_or(EncodeError::Engine("sampling ran out of probes"))?;
-            let sample = samples
-                .get(probe.window)
-                .ok_or(EncodeError::Engine("probe outside the samples"))?;
-            let size = self.measure(probe.choice, sample)?;
-            ladder.record(probe, size);
-        }
+        let samples = read_samples(&windows, &mut read)?;
+        Ok(policy::Ladder::new(samples.len()).settle(|probe| self.measure(probe, &samples))?)
     }
 
     /// Append `data`, compressed as one chunk, to `out`: noise as literals,

@@ -239,6 +239,24 @@ impl Ladder {
         }
     }
 
+    /// Measure probes one by one with `size`, on this thread, until the
+    /// decision is known.
+    pub fn settle<E: From<super::EncodeError>>(
+        &mut self,
+        mut size: impl FnMut(Probe) -> Result<u64, E>,
+    ) -> Result<Choice, E> {
+        loop {
+            if let Some(choice) = self.decision() {
+                return Ok(choice);
+            }
+            let probe = self
+                .next_probe()
+                .ok_or(super::EncodeError::Engine("sampling ran out of probes"))?;
+            let measured = size(probe)?;
+            self.record(probe, measured);
+        }
+    }
+
     /// The fastest candidate that fits, zlib when none does; None while
     /// that depends on sizes not yet recorded.
     pub fn decision(&self) -> Option<Choice> {
@@ -359,20 +377,16 @@ mod tests {
 
     /// Measure a ladder's probes one by one, in its order.
     fn serial(zlib: &[u64], candidates: &[[u64; 4]]) -> Choice {
-        let mut ladder = Ladder::new(zlib.len());
-        loop {
-            if let Some(d) = ladder.decision() {
-                return d;
-            }
-            let p = ladder
-                .next_probe()
-                .expect("a ladder without a decision has probes");
-            let size = match CANDIDATES.iter().position(|&k| k == p.choice) {
-                Some(c) => candidates[p.window][c],
-                None => zlib[p.window],
-            };
-            ladder.record(p, size);
-        }
+        Ladder::new(zlib.len())
+            .settle(|p| {
+                Ok::<_, crate::encode::EncodeError>(
+                    match CANDIDATES.iter().position(|&k| k == p.choice) {
+                        Some(c) => candidates[p.window][c],
+                        None => zlib[p.window],
+                    },
+                )
+            })
+            .unwrap()
     }
 
     #[test]
