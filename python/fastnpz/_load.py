@@ -32,22 +32,19 @@ import numpy
 from numpy.lib import npyio as _npyio
 
 from . import _fastnpz
+from ._compat import format_internal, npyio_internal
 from ._options import current_threads, usable_cores
 from ._patch import original
 
 __all__ = ["NpzFile", "load"]
 
-try:  # numpy >= 2
-    from numpy.lib import _format_impl as _format
-    from numpy.lib import _npyio_impl as _npyio_impl
-except ImportError:  # pragma: no cover - numpy 1.x
-    from numpy.lib import format as _format  # type: ignore[no-redef]
-
-    _npyio_impl = _npyio  # type: ignore[misc]
-
 _NumpyNpzFile: type[Any] = _npyio.NpzFile
-_BagObj: Callable[[Any], Any] = _npyio_impl.BagObj
-_zipfile_factory: Callable[..., zipfile.ZipFile] = getattr(_npyio_impl, "zipfile_factory")  # noqa: B009 - private
+_BagObj: Callable[[Any], Any] = npyio_internal("BagObj")
+_zipfile_factory: Callable[..., zipfile.ZipFile] = npyio_internal("zipfile_factory")
+_read_array: Callable[..., Any] = format_internal("read_array")
+_read_magic: Callable[[Any], tuple[int, int]] = format_internal("read_magic")
+_check_version: Callable[[tuple[int, int]], None] = format_internal("_check_version")
+_read_array_header: Callable[..., Any] = format_internal("_read_array_header")
 _MAX_HEADER_SIZE: int = inspect.signature(original("load")).parameters["max_header_size"].default
 
 #: Members read ahead of the one asked for, when members are read in order:
@@ -64,7 +61,7 @@ def _reshapes() -> bool:
     read (numpy 2: the result is a view) or sets its ``shape`` (numpy 1:
     the result owns its data)."""
     try:
-        return "array.reshape(shape)" in inspect.getsource(_format.read_array)
+        return "array.reshape(shape)" in inspect.getsource(_read_array)
     except (OSError, TypeError):  # pragma: no cover - no source available
         return numpy.lib.NumpyVersion(numpy.__version__) >= "2.0.0"
 
@@ -109,10 +106,9 @@ def _dtype(descr: str) -> numpy.dtype[Any]:
 def _numpy_header(header: bytes, max_header_size: int) -> tuple[tuple[int, ...], bool, numpy.dtype[Any]]:
     """Parse ``header`` with numpy's own functions (raising as numpy would)."""
     stream = io.BytesIO(header)
-    version = _format.read_magic(stream)
-    getattr(_format, "_check_version")(version)  # noqa: B009 - private
-    read_header = getattr(_format, "_read_array_header")  # noqa: B009 - private
-    shape, fortran_order, dtype = read_header(stream, version, max_header_size=max_header_size)
+    version = _read_magic(stream)
+    _check_version(version)
+    shape, fortran_order, dtype = _read_array_header(stream, version, max_header_size=max_header_size)
     return shape, fortran_order, dtype
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from . import _fastnpz
+from ._compat import npyio_internal
 from ._options import current_level, current_threads, make_progress, usable_cores
 
 __all__ = ["NUMPY_TAKES_ALLOW_PICKLE", "has_array_function_override", "save_archive"]
@@ -44,10 +45,9 @@ def _numpy_closes_on_error() -> bool:
     """Whether numpy's ``_savez`` closes the archive in a ``finally`` (numpy
     2.x), writing the central directory even when a member fails; numpy 1.x
     lets the error through and leaves closing to garbage collection."""
-    npyio = getattr(np.lib, "_npyio_impl", None) or np.lib.npyio
     try:
-        return "finally:" in inspect.getsource(npyio._savez)
-    except (AttributeError, OSError, TypeError):
+        return "finally:" in inspect.getsource(npyio_internal("_savez"))
+    except (ImportError, OSError, TypeError):
         return bool(_NUMPY_VERSION >= "2.0.0")
 
 
