@@ -120,16 +120,24 @@ def main(argv=None) -> int:
     keys = sorted({(lay["den"], lay["count"]) for lay in fit[0]["layouts"]})
     best = []
     for key, weight, margin, slack, noise in itertools.product(
-        keys, [0.0, 0.25, 0.5], [0.0, 0.5, 1.0, 2.0], [0.004, 0.005, 0.006, 0.007, 0.008], [False, True]
+        keys,
+        [0.0, 0.25, 0.5],
+        [0.0, 0.5, 1.0, 2.0],
+        [-0.01, -0.005, -0.0025, 0.0, 0.0025, 0.004, 0.005, 0.006, 0.007, 0.008],
+        [True],
     ):
         worst, rows = evaluate(fit, times, key, LADDER, weight, margin, slack, noise)
         fr = [r[3] for r in rows if r[3] is not None]
         if worst <= opts.worst and fr:
             best.append((statistics.median(fr), min(fr), worst, key, weight, margin, slack, noise))
     best.sort(reverse=True)
-    print("fitting part: rules within the bound, best median fraction first")
+    print("fitting part: rules within the bound, best median fraction first; the best per layout")
     print("median_frac min_frac worst layout weight margin slack noise->literal")
-    for b in best[:15]:
+    shown = set()
+    for b in best:
+        if b[3] in shown:
+            continue
+        shown.add(b[3])
         print(f"{b[0]:.3f} {b[1]:.3f} {b[2]:.4f} {b[3]} {b[4]} {b[5]} {b[6]} {b[7]}")
     if not best:
         return 1

@@ -243,6 +243,12 @@ impl ChunkEncoder {
             }
             Choice::Deflate(effort) => self.compressor(effort)?.compress(data, last, out),
             Choice::Zlib => self.zlib()?.compress(data, last, out),
+            // Where even literal coding is expected to come out under
+            // `SMALL_OUTPUT`, libdeflate's output would be followed by
+            // zlib's anyway: zlib alone gives numpy's bytes at once.
+            Choice::Small if policy::order0_bytes(data) < policy::SMALL_OUTPUT as f64 => {
+                self.zlib()?.compress(data, last, out)
+            }
             Choice::Small => {
                 let start = out.len();
                 self.compressor(policy::REFERENCE_EFFORT)?
