@@ -29,7 +29,7 @@ import sys
 
 __all__ = ["main"]
 
-LADDER = ["Literal", "L1", "L2", "L4", "L5s", "L7s", "L8s"]
+LADDER = ["Literal", "L1", "L2", "L4", "L5s", "L7s"]
 TIME_NAMES = {"Literal": "literal"}
 BOUND = 1.01
 
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     best = []
     for key, weight, margin, slack, noise in itertools.product(
         keys,
-        [0.0, 0.25, 0.5],
+        [0.0, 0.1, 0.2, 0.35, 0.5],
         [0.0, 0.5, 1.0, 2.0],
         [-0.01, -0.005, -0.0025, 0.0, 0.0025, 0.004, 0.005, 0.006, 0.007, 0.008],
         [True],
