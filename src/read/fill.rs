@@ -1,0 +1,91 @@
+//! Filling a batch: each prepared member inflated into the memory given
+//! for it, small ones copied, large ones as tasks (chunk by chunk when
+//! they are fastnpz's), with a serial retry for chunks that do not line up.
+
+use std::ops::Range;
+
+use super::{Archive, NpyMember};
+use crate::inflate::DecodeError;
+use crate::pool::WorkerGrant;
+use crate::source::Source;
+
+impl Archive {
+    /// Inflate each prepared member into its `body` (which must be exactly
+    /// `body_len()` bytes), in parallel. Returns one result per job; a
+    /// member that fails leaves its body's contents unspecified.
+    pub fn fill(
+        &self,
+        source: &Source<'_>,
+        jobs: Vec<(&NpyMember, &mut [u8])>,
+        threads: usize,
+    ) -> Vec<Result<(), DecodeError>> {
+        let grant = WorkerGrant::acquire(threads.max(1));
+        let threads = grant.threads();
+        let mut results: Vec<Result<(), DecodeError>> = Vec::with_capacity(jobs.len());
+        let mut large: Vec<(usize, &NpyMember, &mut [u8])> = Vec::new();
+        for (j, (member, body)) in jobs.into_iter().enumerate() {
+            if body.len() as u64 != member.body_len() {
+                results.push(Err(DecodeError::Corrupt("output of the wrong size")));
+                continue;
+            }
+            results.push(Ok(()));
+            match &member.decoded {
+                Some(whole) => body.copy_from_slice(&whole[member.header.len()..]),
+                None => large.push((j, member, body)),
+            }
+        }
+        if large.is_empty() {
+            return results;
+        }
+        let splits = self.find_chunks(source, &large, threads);
+        let mut heads: Vec<Vec<u8>> = large
+            .iter()
+            .map(|(_, m, _)| vec![0u8; m.header.len()])
+            .collect();
+        // First try: split members chunk by chunk, the others whole.
+        let first = self.run_tasks(source, &mut large, &mut heads, &splits, threads);
+        // Members whose chunks did not line up are inflated again, serially.
+        let retry: Vec<Option<Vec<Range<u64>>>> = first
+            .iter()
+            .zip(&splits)
+            .map(|(r, s)| {
+                if r.is_err() && s.is_some() {
+                    None
+                } else {
+                    Some(Vec::new())
+                }
+            })
+            .collect();
+        let again = if retry.iter().any(Option::is_none) {
+            let serial_only: Vec<Option<Vec<Range<u64>>>> = retry.iter().map(|_| None).collect();
+            let mut subset: Vec<(usize, &NpyMember, &mut [u8])> = Vec::new();
+            let mut subset_heads = Vec::new();
+            let mut which = Vec::new();
+            for (i, ((j, m, body), head)) in large.iter_mut().zip(heads.iter_mut()).enumerate() {
+                if retry[i].is_none() {
+                    subset.push((*j, *m, &mut **body));
+                    subset_heads.push(std::mem::take(head));
+                    which.push(i);
+                }
+            }
+            let outcome = self.run_tasks(
+                source,
+                &mut subset,
+                &mut subset_heads,
+                &serial_only[..which.len()],
+                threads,
+            );
+            which.into_iter().zip(outcome).collect()
+        } else {
+            Vec::new()
+        };
+        let mut outcome = first;
+        for (i, r) in again {
+            outcome[i] = r;
+        }
+        for ((j, _, _), r) in large.iter().zip(outcome) {
+            results[*j] = r;
+        }
+        results
+    }
+}
