@@ -4,7 +4,7 @@
 use std::fs::File;
 
 use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
@@ -64,8 +64,7 @@ fn with_source<R: Send>(
                 ));
             }
             let len = array.len();
-            // SAFETY: reading the data pointer field of a live ndarray.
-            let ptr = unsafe { (*array.as_array_ptr()).fields.data } as usize;
+            let ptr = data_ptr(array);
             Ok(py.detach(|| {
                 // SAFETY: `array` (borrowed for this whole call) views `len`
                 // contiguous bytes at `ptr`, and the caller's memoryview keeps
@@ -216,16 +215,29 @@ impl Reader {
             let (Prepared::Npy(m), Some(a)) = (member, array) else {
                 continue;
             };
+            // Raw bytes written over object pointers would be freed as
+            // objects: a crash, not an error.
+            if a.dtype().has_object() {
+                return Err(PyTypeError::new_err(
+                    "cannot fill an array that holds Python objects",
+                ));
+            }
+            if !flag(a, "writeable")? {
+                return Err(PyValueError::new_err("array is not writeable"));
+            }
             let nbytes = a.len() * a.dtype().itemsize();
-            if !a.is_c_contiguous()
-                || nbytes as u64 != m.body_len()
-                || !flag(a, "writeable")?
-                || !flag(a, "owndata")?
-            {
+            if !a.is_c_contiguous() || nbytes as u64 != m.body_len() || !flag(a, "owndata")? {
                 return Err(PyValueError::new_err("array does not fit its member"));
             }
-            // SAFETY: reading the data pointer field of a live ndarray.
-            let ptr = unsafe { (*a.as_array_ptr()).fields.data } as usize;
+            let ptr = data_ptr(a);
+            // The archive is read while the arrays are written: an array
+            // over the archive's own bytes would change what is read.
+            if let Some(b) = &buffer {
+                let (start, len) = (data_ptr(b), b.len());
+                if nbytes > 0 && len > 0 && ptr < start + len && start < ptr + nbytes {
+                    return Err(PyValueError::new_err("array overlaps the archive's buffer"));
+                }
+            }
             targets.push((k, m, ptr, nbytes));
         }
         // Distinct arrays: no two mutable slices may overlap.
@@ -265,6 +277,13 @@ impl Reader {
         }
         Ok(ok)
     }
+}
+
+/// Where an ndarray's data starts.
+fn data_ptr(a: &Bound<'_, PyUntypedArray>) -> usize {
+    // SAFETY: `a` is a live ndarray (the Bound holds a reference), so its
+    // object is a PyArrayObject whose `data` field may be read.
+    unsafe { (*a.as_array_ptr()).fields.data as usize }
 }
 
 fn flag(a: &Bound<'_, PyUntypedArray>, name: &str) -> PyResult<bool> {
