@@ -22,7 +22,7 @@ def _prepared(data):
     """A reader over ``data`` held in an owned array, its batch for member
     0, and that member's body length."""
     buffer = np.frombuffer(data, np.uint8).copy()
-    reader = Reader.open_buffer(buffer)
+    reader = Reader.open_buffer(buffer, False)
     assert reader is not None
     batch = reader.prepare([0], 1, buffer)
     body_len = batch.describe()[0][5]
@@ -40,7 +40,7 @@ def test_fill_refuses_an_object_array_without_crashing():
         buf = io.BytesIO()
         np.savez_compressed(buf, a=np.arange(100, dtype=np.int64) * 977 + 12345)
         buffer = np.frombuffer(buf.getvalue(), np.uint8).copy()
-        reader = Reader.open_buffer(buffer)
+        reader = Reader.open_buffer(buffer, False)
         batch = reader.prepare([0], 1, buffer)
         try:
             reader.fill(batch, [np.empty(100, object)], 1, buffer)
@@ -80,7 +80,7 @@ def test_fill_refuses_an_array_over_the_buffer_it_reads(size):
     owner = np.zeros(body_len, np.uint8)
     owner[: len(data)] = np.frombuffer(data, np.uint8)
     buffer = owner[: len(data)]
-    reader = Reader.open_buffer(buffer)
+    reader = Reader.open_buffer(buffer, False)
     batch = reader.prepare([0], 1, buffer)
     with pytest.raises(ValueError, match="overlaps the archive"):
         reader.fill(batch, [owner], 1, buffer)

@@ -23,6 +23,7 @@ import inspect
 import io
 import math
 import os
+import struct
 import threading
 import zipfile
 from collections.abc import Callable
@@ -88,6 +89,34 @@ def _is_zip(magic: Any) -> bool:
         return bool(magic.startswith((b"PK\x03\x04", b"PK\x05\x06")))
     return bool(magic.startswith(b"PK\x03\x04") or magic.startswith(b"PK\x05\x06"))  # noqa: PIE810 - numpy 1.x
 
+
+def _zipfile_refuses_overlap() -> bool:
+    """Whether the running zipfile refuses to open a member whose data runs
+    into the next member's local header (CPython 3.12.2, 3.11.8 and later:
+    "Overlapped entries"). Asked of zipfile itself, on a two-member archive
+    whose first member's declared size reaches one byte into the second's
+    local header."""
+    records: list[bytes] = []
+    central: list[bytes] = []
+    for name, data in ((b"a", b"xx"), (b"b", b"y")):
+        offset = sum(len(r) for r in records)
+        size = len(data) + (1 if name == b"a" else 0)
+        records.append(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, size, size, 1, 0) + name + data)
+        central.append(
+            struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, size, size, 1, 0, 0, 0, 0, 0, offset)
+            + name
+        )
+    body, cd = b"".join(records), b"".join(central)
+    raw = body + cd + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 2, 2, len(cd), len(body), 0)
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            archive.open("a").close()
+    except zipfile.BadZipFile:
+        return True
+    return False
+
+
+_ZIPFILE_REFUSES_OVERLAP = _zipfile_refuses_overlap()
 
 #: numpy 2's NpzFile maps names with a dict; numpy 1.26 keeps a list.
 _FILES_IS_DICT = isinstance(_NumpyNpzFile(io.BytesIO(b"PK\x05\x06" + bytes(18)))._files, dict)
@@ -429,9 +458,9 @@ def _open_reader(fid: Any) -> tuple[Any, bool]:
     try:
         if type(fid) is io.BytesIO:
             with _bytes_of(fid) as array:
-                return _fastnpz.Reader.open_buffer(array), True
+                return _fastnpz.Reader.open_buffer(array, _ZIPFILE_REFUSES_OVERLAP), True
         if type(fid) in _FILE_TYPES and not fid.closed:
-            return _fastnpz.Reader.open_fd(os.dup(fid.fileno())), False
+            return _fastnpz.Reader.open_fd(os.dup(fid.fileno()), _ZIPFILE_REFUSES_OVERLAP), False
     except (OSError, ValueError, BufferError, io.UnsupportedOperation):
         pass
     return None, False

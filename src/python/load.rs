@@ -25,8 +25,8 @@ pub struct Reader {
 }
 
 /// Read the directory, and the source's tail as it is now.
-fn open_archive(source: &Source<'_>) -> Option<(Archive, u64, Vec<u8>)> {
-    let archive = Archive::open(source).ok()?;
+fn open_archive(source: &Source<'_>, overlap_check: bool) -> Option<(Archive, u64, Vec<u8>)> {
+    let archive = Archive::open(source, overlap_check).ok()?;
     let start = archive.directory_start();
     let mut tail = vec![0u8; usize::try_from(source.size() - start).ok()?];
     source.read_exact_at(start, &mut tail).ok()?;
@@ -86,9 +86,10 @@ fn with_source<R: Send>(
 impl Reader {
     /// Read the central directory from file descriptor `fd`, which the
     /// reader takes over (the caller passes a duplicate, from `os.dup`).
-    /// None when the archive is one zipfile should read.
+    /// None when the archive is one zipfile should read. `overlap_check`:
+    /// whether the running zipfile refuses members that overlap the next.
     #[staticmethod]
-    fn open_fd(py: Python<'_>, fd: i32) -> PyResult<Option<Reader>> {
+    fn open_fd(py: Python<'_>, fd: i32, overlap_check: bool) -> PyResult<Option<Reader>> {
         #[cfg(unix)]
         {
             use std::os::fd::FromRawFd;
@@ -99,7 +100,9 @@ impl Reader {
             // duplicated and will neither use nor close; the File owns it
             // from here and closes it once.
             let file = unsafe { File::from_raw_fd(fd) };
-            let opened = with_source(py, Some(&file), None, open_archive)?;
+            let opened = with_source(py, Some(&file), None, |source| {
+                open_archive(source, overlap_check)
+            })?;
             Ok(opened.map(|(archive, size, tail)| Reader {
                 archive,
                 file: Some(file),
@@ -109,7 +112,7 @@ impl Reader {
         }
         #[cfg(not(unix))]
         {
-            let _ = (py, fd);
+            let _ = (py, fd, overlap_check);
             Ok(None)
         }
     }
@@ -117,8 +120,14 @@ impl Reader {
     /// Read the central directory from a uint8 array over an archive in
     /// memory (see `with_source`). None when zipfile should read it.
     #[staticmethod]
-    fn open_buffer(py: Python<'_>, buffer: Bound<'_, PyUntypedArray>) -> PyResult<Option<Reader>> {
-        let opened = with_source(py, None, Some(&buffer), open_archive)?;
+    fn open_buffer(
+        py: Python<'_>,
+        buffer: Bound<'_, PyUntypedArray>,
+        overlap_check: bool,
+    ) -> PyResult<Option<Reader>> {
+        let opened = with_source(py, None, Some(&buffer), |source| {
+            open_archive(source, overlap_check)
+        })?;
         Ok(opened.map(|(archive, size, tail)| Reader {
             archive,
             file: None,

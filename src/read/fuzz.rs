@@ -45,7 +45,7 @@ fn archive_in_chunks(datas: &[Vec<u8>], level: u8, seekable: bool, chunk_size: u
 /// Read every member; Some(bytes) for those the reader accepted.
 fn read(bytes: &[u8]) -> Vec<Option<Vec<u8>>> {
     let source = Source::Memory(Span::from_slice(bytes));
-    let Ok(archive) = Archive::open(&source) else {
+    let Ok(archive) = Archive::open(&source, true) else {
         return Vec::new();
     };
     let indices: Vec<usize> = (0..archive.entries().len()).collect();

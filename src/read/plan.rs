@@ -89,7 +89,7 @@ impl Archive {
             grant.threads(),
             Scratch::default,
             |k, scratch| match self.directory.entries.get(indices[k]) {
-                Some(entry) => self.prepare_one(source, entry, scratch),
+                Some(entry) => self.prepare_one(source, indices[k], entry, scratch),
                 None => Prepared::Fallback("no such member".into()),
             },
         )
@@ -129,10 +129,11 @@ impl Archive {
     fn prepare_one(
         &self,
         source: &Source<'_>,
+        index: usize,
         entry: &DirEntry,
         scratch: &mut Scratch,
     ) -> Prepared {
-        match self.try_prepare(source, entry, scratch) {
+        match self.try_prepare(source, index, entry, scratch) {
             Ok(p) => p,
             Err(why) => Prepared::Fallback(why),
         }
@@ -141,6 +142,7 @@ impl Archive {
     fn try_prepare(
         &self,
         source: &Source<'_>,
+        index: usize,
         entry: &DirEntry,
         scratch: &mut Scratch,
     ) -> Result<Prepared, String> {
@@ -159,6 +161,9 @@ impl Archive {
             return Err("method or sizes".into());
         }
         let data = data_range(source, entry, self.directory.start).map_err(|e| e.to_string())?;
+        if !self.within_limit(index, data.end) {
+            return Err("overlaps the next member (zipfile refuses it)".into());
+        }
         let (decoded, start_bytes) = if entry.uncompressed <= SMALL_MEMBER {
             let whole =
                 small_member(source, entry, data.clone(), scratch).map_err(|e| e.to_string())?;

@@ -47,7 +47,7 @@ fn archive(datas: &[Vec<u8>], compression: Compression, chunk: u64) -> (Vec<u8>,
 
 fn read_all(bytes: &[u8], threads: usize) -> Vec<Result<Vec<u8>, String>> {
     let source = Source::Memory(Span::from_slice(bytes));
-    let archive = Archive::open(&source).unwrap();
+    let archive = Archive::open(&source, false).unwrap();
     let indices: Vec<usize> = (0..archive.entries().len()).collect();
     let prepared = archive.prepare(&source, &indices, threads);
     let mut bodies: Vec<Vec<u8>> = prepared
@@ -122,7 +122,7 @@ fn only_fastnpz_chunked_streams_are_split() {
     ] {
         let (bytes, _) = archive(std::slice::from_ref(&data), Compression::Deflated(6), chunk);
         let source = Source::Memory(Span::from_slice(&bytes));
-        let archive = Archive::open(&source).unwrap();
+        let archive = Archive::open(&source, false).unwrap();
         let prepared = archive.prepare(&source, &[0], 1);
         let Prepared::Npy(m) = &prepared[0] else {
             panic!("not prepared")
@@ -154,4 +154,26 @@ fn damage_is_an_error_never_wrong_data() {
             }
         }
     }
+}
+
+#[test]
+fn overlap_limits_are_zipfiles_end_offsets() {
+    // Members in the file in another order than in the directory, two of
+    // them sharing a local header.
+    let entry = |offset: u64| crate::zip::directory::DirEntry {
+        name: String::new(),
+        raw_name: Vec::new(),
+        flags: 0,
+        method: 0,
+        crc: 0,
+        compressed: 0,
+        uncompressed: 0,
+        header_offset: offset,
+    };
+    let directory = crate::zip::directory::Directory {
+        entries: vec![entry(500), entry(0), entry(200), entry(200)],
+        start: 900,
+        end: 1000,
+    };
+    assert_eq!(open::data_limits(&directory), vec![900, 200, 200, 200]);
 }
