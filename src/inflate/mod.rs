@@ -104,19 +104,6 @@ pub trait Input {
     fn consume(&mut self, n: usize);
 }
 
-/// Input from one slice already in memory.
-pub struct SliceInput<'a>(pub &'a [u8]);
-
-impl Input for SliceInput<'_> {
-    fn fill(&mut self) -> Result<&[u8], DecodeError> {
-        Ok(self.0)
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.0 = &self.0[n.min(self.0.len())..];
-    }
-}
-
 /// Feed `input` to `inflater` until `out` is full, then make sure the
 /// stream has no more output. With `final_chunk`, the stream must end
 /// (final block) exactly at the end of the input; otherwise it must stop at

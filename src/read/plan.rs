@@ -263,6 +263,7 @@ fn small_member(
     let Scratch {
         buffer,
         decompressor,
+        ..
     } = scratch;
     scratch_decompressor(decompressor)?.inflate_exact(buffer, &mut whole)?;
     Ok(whole)

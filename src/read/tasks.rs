@@ -5,13 +5,11 @@
 use std::ops::Range;
 use std::sync::Mutex;
 
-use zlib_rs::Inflate;
-
 use super::{Archive, NpyMember};
 use crate::chunk::CHUNK_SIZE;
 use crate::encode::{crc32, crc32_combine};
 use crate::inflate::libdeflate::{Decompressor, FINAL_EMPTY_BLOCK};
-use crate::inflate::{inflate_into, serial, DecodeError, Output, SliceInput};
+use crate::inflate::{serial, DecodeError, Output};
 use crate::pool::parallel_map;
 use crate::source::Source;
 
@@ -118,23 +116,39 @@ impl Task<'_, '_> {
                 &mut scratch.buffer,
             );
         };
-        let buffer = &mut scratch.buffer;
+        let Scratch {
+            buffer,
+            decompressor,
+            joined,
+        } = scratch;
         buffer.resize((range.end - range.start) as usize, 0);
         source.read_exact_at(range.start, buffer)?;
+        // libdeflate reads a whole stream, so a non-final chunk gets an
+        // empty final block after its sync flush. It then succeeds only if
+        // the chunk ends exactly at a block boundary: a chunk cut anywhere
+        // else (a marker inside a stored block's data, say) would decode
+        // differently from the one stream zipfile reads, and fails here,
+        // so the member is read serially.
+        if !self.last {
+            buffer.extend_from_slice(&FINAL_EMPTY_BLOCK);
+        }
+        let decompressor = scratch_decompressor(decompressor)?;
         if let [body] = &mut self.out[..] {
-            // One output piece (every chunk but the first): libdeflate,
-            // which needs the stream whole, so a non-final chunk gets an
-            // empty final block after its sync flush.
-            if !self.last {
-                buffer.extend_from_slice(&FINAL_EMPTY_BLOCK);
-            }
-            scratch_decompressor(&mut scratch.decompressor)?.inflate_exact(buffer, body)?;
+            decompressor.inflate_exact(buffer, body)?;
             return Ok(crc32(0, body));
         }
-        let mut out = Output::new(&mut self.out);
-        let mut inflater = Inflate::new(false, 15);
-        inflate_into(&mut inflater, &mut out, self.last, &mut SliceInput(buffer))?;
-        Ok(out.crc())
+        // Several pieces (the first chunk: the header, then the array):
+        // inflated whole, then copied into them.
+        let total = self.out.iter().map(|p| p.len()).sum();
+        joined.resize(total, 0);
+        decompressor.inflate_exact(buffer, joined)?;
+        let mut rest = &joined[..];
+        for piece in self.out.iter_mut() {
+            let (now, later) = rest.split_at(piece.len());
+            piece.copy_from_slice(now);
+            rest = later;
+        }
+        Ok(crc32(0, joined))
     }
 }
 
@@ -143,6 +157,8 @@ impl Task<'_, '_> {
 pub(super) struct Scratch {
     pub(super) buffer: Vec<u8>,
     pub(super) decompressor: Option<Decompressor>,
+    /// A chunk inflated whole before it is split between output pieces.
+    joined: Vec<u8>,
 }
 
 pub(super) fn scratch_decompressor(
