@@ -71,3 +71,30 @@ def test_a_marker_inside_a_stored_block_does_not_split_the_member(tmp_path, sour
         compare_load(fastnpz.load, lambda: str(path))
     else:
         compare_load(fastnpz.load, lambda: io.BytesIO(raw))
+
+
+def test_a_stream_full_of_markers_reads_as_numpy_reads_it():
+    # Three chunks declared, so two markers justified, and a stream that
+    # is all markers after a valid start.
+    usize = 2 * CHUNK_SIZE + 100
+    header = _npy_header(usize - len(_npy_header(1)))
+    compressed = _stored_blocks(header + bytes(3000)) + MARKER * ((9 << 20) // 4)
+    raw = one_member_archive(b"a.npy", compressed, 0, usize)
+    compare_load(fastnpz.load, lambda: io.BytesIO(raw))
+
+
+def test_a_small_member_padded_with_empty_blocks_reads_as_numpy_reads_it(tmp_path):
+    data = _npy(np.arange(20_000, dtype=np.uint8))
+    compressed = (_stored_blocks(data[:5000]) + b"\x00\x00\x00\xff\xff" * 400_000
+                  + _stored_blocks(data[5000:]) + b"\x03\x00")
+    raw = one_member_archive(b"a.npy", compressed, zlib.crc32(data), len(data))
+    path = tmp_path / "padded.npz"
+    path.write_bytes(raw)
+    events = compare_load(fastnpz.load, lambda: str(path))
+    assert events[-1][2][0] is None, events
+
+
+def _npy(array):
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, array)
+    return buf.getvalue()

@@ -3,6 +3,7 @@
 //! exactly as many as the member has chunk boundaries.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{Archive, NpyMember};
 use crate::chunk::CHUNK_SIZE;
@@ -31,11 +32,15 @@ impl Archive {
             || (),
             |i, _| {
                 let m = large[i].1;
-                if m.method != 8 || m.len <= CHUNK_SIZE {
+                // More compressed bytes than that many chunks can take is
+                // not fastnpz's stream: no need to look for its markers.
+                let most = chunk_count(m.len).saturating_mul(markers::FIRST_MARKER_WITHIN);
+                if m.method != 8 || m.len <= CHUNK_SIZE || m.data.end - m.data.start > most {
                     return false;
                 }
                 let end = m.data.end.min(m.data.start + markers::FIRST_MARKER_WITHIN);
-                markers::scan(source, m.data.start..end).is_ok_and(|found| !found.is_empty())
+                // One marker is all this test needs to see.
+                matches!(markers::scan(source, m.data.start..end, 0), Ok(None))
             },
         )
         .into_iter()
@@ -53,22 +58,30 @@ impl Archive {
                 }
             }
         }
+        // Markers found so far in each member: once there are more than it
+        // has chunk boundaries, its other segments are not scanned.
+        let counts: Vec<AtomicUsize> = large.iter().map(|_| AtomicUsize::new(0)).collect();
         let found = parallel_map(
             segments.len(),
             threads,
             || (),
             |s, _| {
-                let (_, range) = &segments[s];
-                // Segments overlap by three bytes, so markers that straddle two
-                // are found; a marker is reported by the segment it ends in.
-                let from = range
-                    .start
-                    .saturating_sub(3)
-                    .max(large[segments[s].0].1.data.start);
-                markers::scan(source, from..range.end).map(|ends| {
-                    ends.into_iter()
-                        .filter(|&e| e > range.start)
-                        .collect::<Vec<u64>>()
+                let (i, range) = &segments[s];
+                let m = large[*i].1;
+                let boundaries = usize::try_from(chunk_count(m.len) - 1).unwrap_or(usize::MAX);
+                let so_far = counts[*i].load(Ordering::Relaxed);
+                if so_far > boundaries {
+                    return Ok(None);
+                }
+                // Segments overlap by three bytes, so markers that straddle
+                // two are found; a marker is reported by the segment it ends
+                // in (so one more may be seen than is kept).
+                let from = range.start.saturating_sub(3).max(m.data.start);
+                let most = boundaries.saturating_sub(so_far).saturating_add(1);
+                markers::scan(source, from..range.end, most).map(|ends| {
+                    let ends: Vec<u64> = ends?.into_iter().filter(|&e| e > range.start).collect();
+                    counts[*i].fetch_add(ends.len(), Ordering::Relaxed);
+                    Some(ends)
                 })
             },
         );
@@ -76,7 +89,7 @@ impl Archive {
             candidates.iter().map(|&c| c.then(Vec::new)).collect();
         for ((i, _), r) in segments.iter().zip(found) {
             match r {
-                Ok(Ok(mut e)) => {
+                Ok(Ok(Some(mut e))) => {
                     if let Some(v) = &mut ends[*i] {
                         v.append(&mut e);
                     }
@@ -94,4 +107,9 @@ impl Archive {
             })
             .collect()
     }
+}
+
+/// How many chunks fastnpz cuts a member of `len` bytes into.
+fn chunk_count(len: u64) -> u64 {
+    len.div_ceil(CHUNK_SIZE).max(1)
 }

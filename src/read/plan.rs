@@ -113,9 +113,12 @@ impl Archive {
             start = start.min(e.header_offset);
             // The local header's name and extra fields are about the
             // central ones' sizes; a little slack covers the difference.
-            let reach = e.header_offset + 30 + e.raw_name.len() as u64 + 64 + e.compressed;
+            let reach = e
+                .header_offset
+                .checked_add(30 + 64 + e.raw_name.len() as u64)?
+                .checked_add(e.compressed)?;
             end = end.max(reach.min(self.directory.start));
-            wanted += e.compressed;
+            wanted = wanted.checked_add(e.compressed)?;
         }
         let span = end.checked_sub(start)?;
         if span > PREFETCH_LIMIT || wanted < span / 2 {
@@ -164,7 +167,12 @@ impl Archive {
         if !self.within_limit(index, data.end) {
             return Err("overlaps the next member (zipfile refuses it)".into());
         }
-        let (decoded, start_bytes) = if entry.uncompressed <= SMALL_MEMBER {
+        // A small member is read whole, so only when its compressed size is
+        // one a compressor would write for it; a stream padded beyond that
+        // (valid, zipfile reads it) is streamed like a large member's.
+        let whole = entry.uncompressed <= SMALL_MEMBER
+            && entry.compressed <= entry.uncompressed + entry.uncompressed / 1024 + 1024;
+        let (decoded, start_bytes) = if whole {
             let whole =
                 small_member(source, entry, data.clone(), scratch).map_err(|e| e.to_string())?;
             if crc32(0, &whole) != entry.crc {
