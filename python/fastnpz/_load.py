@@ -49,7 +49,7 @@ _read_array_header: Callable[..., Any] = format_internal("_read_array_header")
 _MAX_HEADER_SIZE: int = inspect.signature(original("load")).parameters["max_header_size"].default
 
 #: Members read ahead of the one asked for, when members are read in order:
-#: at most this many bytes of arrays, and this many members.
+#: at most this many bytes of arrays held at once, and this many members.
 READ_AHEAD_BYTES = 16 << 20
 READ_AHEAD_MEMBERS = 512
 #: File objects the Rust core reads by file descriptor (positioned reads,
@@ -329,17 +329,22 @@ class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
         return array
 
     def _plan(self, index: int) -> list[int]:
-        """``index`` and the members after it that are not read yet: the
-        next one whatever its size (so two large members are inflated at
-        once), then more while the budget lasts."""
+        """``index`` and the members after it that are not read yet, while
+        they fit in ``READ_AHEAD_BYTES`` with the members already held.
+        Members read ahead and then passed over are dropped first: reading
+        in order did not ask for them."""
         indices = [index]
-        budget = READ_AHEAD_BYTES
+        with self._lock:
+            for passed in [i for i in self._ready if i < index]:
+                del self._ready[passed]
+            budget = READ_AHEAD_BYTES - sum(self._sizes[i] for i in self._ready)
         for following in range(index + 1, min(len(self._sizes), index + READ_AHEAD_MEMBERS)):
+            if following in self._ready or following in self._numpy_reads:
+                continue
             budget -= self._sizes[following]
-            if budget < 0 and following > index + 1:
+            if budget < 0:
                 break
-            if following not in self._ready and following not in self._numpy_reads:
-                indices.append(following)
+            indices.append(following)
         return indices
 
     # Reading in order starts with one of these: the first member read after
