@@ -28,6 +28,8 @@ pub enum DecodeError {
     /// The data is not what the directory says (corrupt, truncated, lying
     /// sizes or CRC, or not deflate).
     Corrupt(&'static str),
+    /// The caller asked the work to stop.
+    Stopped,
 }
 
 impl From<ReadError> for DecodeError {
@@ -41,6 +43,7 @@ impl std::fmt::Display for DecodeError {
         match self {
             DecodeError::Read(e) => e.fmt(f),
             DecodeError::Corrupt(why) => f.write_str(why),
+            DecodeError::Stopped => f.write_str("stopped"),
         }
     }
 }

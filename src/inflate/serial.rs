@@ -2,31 +2,36 @@
 //! fastnpz's), or stored bytes, streamed from the source in bounded blocks.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use zlib_rs::Inflate;
 
 use super::{inflate_into, DecodeError, Input, Output};
 use crate::source::Source;
 
-/// Compressed bytes read from the source at a time.
+/// Compressed bytes read from the source at a time (and stored bytes
+/// copied at a time): a few milliseconds of work between checks of `stop`.
 const BLOCK: u64 = 1 << 20;
 
 /// Decode the member whose data is `range` (method 0 stored, 8 deflate)
 /// into `out`, which must have exactly the declared uncompressed size.
-/// `buffer` is scratch space for compressed bytes. Returns the CRC-32.
+/// `buffer` is scratch space for compressed bytes. Returns the CRC-32, or
+/// `Stopped` soon after `stop` is set.
 pub fn decode(
     source: &Source<'_>,
     range: Range<u64>,
     method: u16,
     out: &mut Output<'_, '_>,
     buffer: &mut Vec<u8>,
+    stop: &AtomicBool,
 ) -> Result<u32, DecodeError> {
     match method {
-        0 => stored(source, range, out),
+        0 => stored(source, range, out, stop),
         8 => {
             let mut inflater = Inflate::new(false, 15);
             buffer.clear();
             let mut input = SourceInput {
+                stop,
                 source,
                 next: range.start,
                 end: range.end,
@@ -42,6 +47,7 @@ pub fn decode(
 
 /// Compressed bytes read from a source a block at a time.
 struct SourceInput<'s, 'b, 'a> {
+    stop: &'s AtomicBool,
     source: &'s Source<'a>,
     next: u64,
     end: u64,
@@ -52,6 +58,9 @@ struct SourceInput<'s, 'b, 'a> {
 impl Input for SourceInput<'_, '_, '_> {
     fn fill(&mut self) -> Result<&[u8], DecodeError> {
         if self.pos == self.buffer.len() && self.next < self.end {
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(DecodeError::Stopped);
+            }
             let n = BLOCK.min(self.end - self.next) as usize;
             self.buffer.resize(n, 0);
             self.source.read_exact_at(self.next, self.buffer)?;
@@ -71,16 +80,20 @@ fn stored(
     source: &Source<'_>,
     range: Range<u64>,
     out: &mut Output<'_, '_>,
+    stop: &AtomicBool,
 ) -> Result<u32, DecodeError> {
     let mut at = range.start;
     while let Some(room) = out.room() {
-        let n = room.len() as u64;
+        if stop.load(Ordering::Relaxed) {
+            return Err(DecodeError::Stopped);
+        }
+        let n = (room.len() as u64).min(BLOCK);
         if at + n > range.end {
             return Err(DecodeError::Corrupt(
                 "stored data shorter than the declared size",
             ));
         }
-        source.read_exact_at(at, room)?;
+        source.read_exact_at(at, &mut room[..n as usize])?;
         out.advance(n as usize);
         at += n;
     }
@@ -125,6 +138,7 @@ mod tests {
                 method,
                 &mut out,
                 &mut Vec::new(),
+                &AtomicBool::new(false),
             )?
         };
         a.extend_from_slice(&b);

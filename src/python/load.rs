@@ -4,12 +4,12 @@
 use std::fs::File;
 
 use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
 use crate::member::Span;
-use crate::read::{Archive, Prepared};
+use crate::read::{Archive, Interrupted, Prepared};
 use crate::source::Source;
 
 /// An archive's central directory, and the file it was read from (for
@@ -259,6 +259,14 @@ impl Reader {
         if spans.windows(2).any(|w| w[0].0 + w[0].1 > w[1].0) {
             return Err(PyValueError::new_err("arrays overlap"));
         }
+        // Ctrl-C, from this (the calling) thread while the members inflate.
+        let mut stopped: Option<PyErr> = None;
+        let mut tick = || {
+            Python::attach(|py| py.check_signals()).map_err(|e| {
+                stopped = Some(e);
+                Interrupted
+            })
+        };
         let filled = with_source(py, self.file.as_ref(), buffer.as_ref(), |source| {
             let jobs = targets
                 .iter()
@@ -278,8 +286,13 @@ impl Reader {
                     (m, body)
                 })
                 .collect();
-            self.archive.fill(source, jobs, threads)
+            self.archive.fill(source, jobs, threads, &mut tick)
         })?;
+        let Ok(filled) = filled else {
+            return Err(stopped
+                .take()
+                .unwrap_or_else(|| PyKeyboardInterrupt::new_err("interrupted")));
+        };
         let mut ok = vec![false; batch.members.len()];
         for (&(k, ..), result) in targets.iter().zip(filled) {
             ok[k] = result.is_ok();

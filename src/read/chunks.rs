@@ -3,7 +3,7 @@
 //! exactly as many as the member has chunk boundaries.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::{Archive, NpyMember};
 use crate::chunk::CHUNK_SIZE;
@@ -23,6 +23,7 @@ impl Archive {
         source: &Source<'_>,
         large: &[(usize, &NpyMember, &mut [u8])],
         threads: usize,
+        stop: &AtomicBool,
     ) -> Vec<Option<Vec<Range<u64>>>> {
         // Cheap test first: a chunked stream has a marker within its first
         // chunk's compressed size; numpy's single stream almost never does.
@@ -70,7 +71,7 @@ impl Archive {
                 let m = large[*i].1;
                 let boundaries = usize::try_from(chunk_count(m.len) - 1).unwrap_or(usize::MAX);
                 let so_far = counts[*i].load(Ordering::Relaxed);
-                if so_far > boundaries {
+                if so_far > boundaries || stop.load(Ordering::Relaxed) {
                     return Ok(None);
                 }
                 // Segments overlap by three bytes, so markers that straddle

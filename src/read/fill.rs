@@ -3,22 +3,31 @@
 //! they are fastnpz's), with a serial retry for chunks that do not line up.
 
 use std::ops::Range;
+use std::sync::atomic::AtomicBool;
 
+use super::watch::{watched, Interrupted};
 use super::{Archive, NpyMember};
 use crate::inflate::DecodeError;
 use crate::pool::WorkerGrant;
 use crate::source::Source;
 
+/// A large member's place among the jobs, the member, and its body.
+type Large<'m, 'b> = (usize, &'m NpyMember, &'b mut [u8]);
+
 impl Archive {
     /// Inflate each prepared member into its `body` (which must be exactly
     /// `body_len()` bytes), in parallel. Returns one result per job; a
-    /// member that fails leaves its body's contents unspecified.
+    /// member that fails leaves its body's contents unspecified. While
+    /// large members are inflated, `tick` is called on this thread every
+    /// 50 ms; when it fails, the work stops within a few milliseconds and
+    /// the whole call is `Interrupted`.
     pub fn fill(
         &self,
         source: &Source<'_>,
         jobs: Vec<(&NpyMember, &mut [u8])>,
         threads: usize,
-    ) -> Vec<Result<(), DecodeError>> {
+        tick: &mut dyn FnMut() -> Result<(), Interrupted>,
+    ) -> Result<Vec<Result<(), DecodeError>>, Interrupted> {
         let grant = WorkerGrant::acquire(threads.max(1));
         let threads = grant.threads();
         let mut results: Vec<Result<(), DecodeError>> = Vec::with_capacity(jobs.len());
@@ -35,15 +44,48 @@ impl Archive {
             }
         }
         if large.is_empty() {
-            return results;
+            return Ok(results);
         }
-        let splits = self.find_chunks(source, &large, threads);
+        let places: Vec<usize> = large.iter().map(|(j, _, _)| *j).collect();
+        let stop = AtomicBool::new(false);
+        let outcome = watched(
+            || self.fill_large(source, large, threads, &stop),
+            tick,
+            &stop,
+        );
+        match outcome {
+            Some(Ok(outcome)) => {
+                for (j, r) in places.into_iter().zip(outcome) {
+                    results[j] = r;
+                }
+            }
+            Some(Err(Interrupted)) => return Err(Interrupted),
+            None => {
+                for j in places {
+                    results[j] = Err(DecodeError::Corrupt("panic while inflating"));
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    /// Inflate the large members: chunk by chunk where they are fastnpz's,
+    /// whole otherwise, and serially again where chunks did not line up.
+    /// One result per member, in order.
+    fn fill_large(
+        &self,
+        source: &Source<'_>,
+        mut large: Vec<Large<'_, '_>>,
+        threads: usize,
+        stop: &AtomicBool,
+    ) -> Vec<Result<(), DecodeError>> {
+        let splits = self.find_chunks(source, &large, threads, stop);
         let mut heads: Vec<Vec<u8>> = large
             .iter()
             .map(|(_, m, _)| vec![0u8; m.header.len()])
             .collect();
         // First try: split members chunk by chunk, the others whole.
-        let first = self.run_tasks(source, &mut large, &mut heads, &splits, threads);
+        let first = self.run_tasks(source, &mut large, &mut heads, &splits, threads, stop);
         // Members whose chunks did not line up are inflated again, serially.
         let retry: Vec<Option<Vec<Range<u64>>>> = first
             .iter()
@@ -74,6 +116,7 @@ impl Archive {
                 &mut subset_heads,
                 &serial_only[..which.len()],
                 threads,
+                stop,
             );
             which.into_iter().zip(outcome).collect()
         } else {
@@ -83,9 +126,6 @@ impl Archive {
         for (i, r) in again {
             outcome[i] = r;
         }
-        for ((j, _, _), r) in large.iter().zip(outcome) {
-            results[*j] = r;
-        }
-        results
+        outcome
     }
 }

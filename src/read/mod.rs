@@ -21,6 +21,8 @@ mod plan;
 mod tasks;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 pub use open::Archive;
 pub use plan::{NpyMember, Prepared};
+pub use watch::Interrupted;

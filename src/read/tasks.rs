@@ -3,6 +3,7 @@
 //! once its tasks are done.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use super::{Archive, NpyMember};
@@ -23,6 +24,7 @@ impl Archive {
         heads: &mut [Vec<u8>],
         splits: &[Option<Vec<Range<u64>>>],
         threads: usize,
+        stop: &AtomicBool,
     ) -> Vec<Result<(), DecodeError>> {
         let mut tasks: Vec<Mutex<Option<Task<'_, '_>>>> = Vec::new();
         let mut owner = Vec::new();
@@ -59,7 +61,7 @@ impl Archive {
             threads,
             Scratch::default,
             |t, scratch| match tasks[t].lock().ok().and_then(|mut g| g.take()) {
-                Some(task) => task.run(source, scratch),
+                Some(task) => task.run(source, scratch, stop),
                 None => Err(DecodeError::Corrupt("task run twice")),
             },
         );
@@ -105,7 +107,15 @@ struct Task<'m, 'b> {
 }
 
 impl Task<'_, '_> {
-    fn run(mut self, source: &Source<'_>, scratch: &mut Scratch) -> Result<u32, DecodeError> {
+    fn run(
+        mut self,
+        source: &Source<'_>,
+        scratch: &mut Scratch,
+        stop: &AtomicBool,
+    ) -> Result<u32, DecodeError> {
+        if stop.load(Ordering::Relaxed) {
+            return Err(DecodeError::Stopped);
+        }
         let Some(range) = self.compressed else {
             let mut out = Output::new(&mut self.out);
             return serial::decode(
@@ -114,6 +124,7 @@ impl Task<'_, '_> {
                 self.member.method,
                 &mut out,
                 &mut scratch.buffer,
+                stop,
             );
         };
         let Scratch {

@@ -1,6 +1,8 @@
 //! The reader, end to end: archives written by this crate, read back.
 
 use super::*;
+use std::sync::atomic::AtomicBool;
+
 use crate::chunk::CHUNK_SIZE;
 use crate::encode::testing::{noise, smooth};
 use crate::encode::Compression;
@@ -65,7 +67,10 @@ fn read_all(bytes: &[u8], threads: usize) -> Vec<Result<Vec<u8>, String>> {
             Prepared::Fallback(_) => None,
         })
         .collect();
-    let mut results = archive.fill(&source, jobs, threads).into_iter();
+    let mut results = archive
+        .fill(&source, jobs, threads, &mut || Ok(()))
+        .unwrap()
+        .into_iter();
     prepared
         .iter()
         .zip(bodies)
@@ -129,7 +134,7 @@ fn only_fastnpz_chunked_streams_are_split() {
         };
         let mut body = vec![0u8; m.body_len() as usize];
         let large = vec![(0, m, &mut body[..])];
-        let found = archive.find_chunks(&source, &large, 2);
+        let found = archive.find_chunks(&source, &large, 2, &AtomicBool::new(false));
         assert_eq!(
             found[0].as_ref().map(Vec::len),
             split.then_some(4),
@@ -301,7 +306,7 @@ fn marker_search_stops_once_there_are_more_markers_than_chunks() {
         inner: &memory,
         reads: &reads,
     };
-    assert!(archive.find_chunks(&counted, &large, 2)[0].is_none());
+    assert!(archive.find_chunks(&counted, &large, 2, &AtomicBool::new(false))[0].is_none());
     assert!(
         reads.total() <= 4 << 20,
         "scanned {} bytes for markers",
@@ -344,7 +349,9 @@ fn a_small_member_with_a_long_stream_is_streamed_not_read_whole() {
         panic!("not prepared: {prepared:?}")
     };
     let mut body = vec![0u8; m.body_len() as usize];
-    let filled = archive.fill(&counted, vec![(m, &mut body[..])], 1);
+    let filled = archive
+        .fill(&counted, vec![(m, &mut body[..])], 1, &mut || Ok(()))
+        .unwrap();
     assert!(filled[0].is_ok(), "{filled:?}");
     assert!(body == [9u8; 100_000]);
     assert!(
