@@ -107,6 +107,9 @@ pub trait Input {
     fn consume(&mut self, n: usize);
 }
 
+/// Most bytes inflated by one call of the inflater.
+const STEP: usize = 4 << 20;
+
 /// Feed `input` to `inflater` until `out` is full, then make sure the
 /// stream has no more output. With `final_chunk`, the stream must end
 /// (final block) exactly at the end of the input; otherwise it must stop at
@@ -122,7 +125,12 @@ pub fn inflate_into(
     loop {
         let available = input.fill()?;
         let (room, full) = match out.room() {
-            Some(r) => (r, false),
+            // A bounded step, so that a highly compressed stream yields
+            // to `input` (which checks whether to stop) every few ms.
+            Some(r) => {
+                let step = r.len().min(STEP);
+                (&mut r[..step], false)
+            }
             // Output complete: anything more the stream yields is too much.
             None => (&mut spare[..], true),
         };

@@ -57,10 +57,12 @@ struct SourceInput<'s, 'b, 'a> {
 
 impl Input for SourceInput<'_, '_, '_> {
     fn fill(&mut self) -> Result<&[u8], DecodeError> {
+        // Checked on every call: inflate_into calls this at least every
+        // few MiB of output, however compressed the stream.
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(DecodeError::Stopped);
+        }
         if self.pos == self.buffer.len() && self.next < self.end {
-            if self.stop.load(Ordering::Relaxed) {
-                return Err(DecodeError::Stopped);
-            }
             let n = BLOCK.min(self.end - self.next) as usize;
             self.buffer.resize(n, 0);
             self.source.read_exact_at(self.next, self.buffer)?;
@@ -176,6 +178,27 @@ mod tests {
         flipped[z.len() / 2] ^= 0x10;
         if let Ok((got, _)) = run(&flipped, 8, 128, data.len()) {
             assert_ne!(got, data);
+        }
+    }
+
+    #[test]
+    fn a_stop_ends_the_stream_between_steps() {
+        let data = vec![0u8; 64 << 20];
+        let z = deflated(&data);
+        let source = Source::Memory(Span::from_slice(&z));
+        let mut out = vec![0u8; data.len()];
+        for method in [0u16, 8] {
+            let mut pieces = [&mut out[..]];
+            let mut output = Output::new(&mut pieces);
+            let got = decode(
+                &source,
+                0..z.len() as u64,
+                method,
+                &mut output,
+                &mut Vec::new(),
+                &AtomicBool::new(true),
+            );
+            assert!(matches!(got, Err(DecodeError::Stopped)), "{got:?}");
         }
     }
 
