@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::member::Span;
 
@@ -48,6 +49,38 @@ pub enum Source<'a> {
         /// The bytes.
         bytes: &'a [u8],
     },
+    /// Another source, with what is read from it measured: how much work
+    /// a crafted input causes is then a number a test can bound.
+    Counted {
+        /// The source.
+        inner: &'a Source<'a>,
+        /// What was read.
+        reads: &'a ReadCount,
+    },
+}
+
+/// Bytes read from a `Source::Counted`, in total and in the largest read.
+#[derive(Debug, Default)]
+pub struct ReadCount {
+    total: AtomicU64,
+    largest: AtomicU64,
+}
+
+impl ReadCount {
+    /// Bytes read in total.
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Bytes read by the largest single read.
+    pub fn largest(&self) -> u64 {
+        self.largest.load(Ordering::Relaxed)
+    }
+
+    fn record(&self, n: u64) {
+        self.total.fetch_add(n, Ordering::Relaxed);
+        self.largest.fetch_max(n, Ordering::Relaxed);
+    }
 }
 
 impl Source<'_> {
@@ -62,7 +95,7 @@ impl Source<'_> {
         match self {
             Source::File { len, .. } => *len,
             Source::Memory(span) => span.nbytes() as u64,
-            Source::Prefetched { inner, .. } => inner.size(),
+            Source::Prefetched { inner, .. } | Source::Counted { inner, .. } => inner.size(),
         }
     }
 
@@ -94,6 +127,10 @@ impl Source<'_> {
                     }
                     None => inner.read_exact_at(offset, buf),
                 }
+            }
+            Source::Counted { inner, reads } => {
+                reads.record(buf.len() as u64);
+                inner.read_exact_at(offset, buf)
             }
         }
     }

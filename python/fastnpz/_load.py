@@ -23,6 +23,7 @@ import inspect
 import io
 import math
 import os
+import struct
 import threading
 import zipfile
 from collections.abc import Callable
@@ -48,7 +49,7 @@ _read_array_header: Callable[..., Any] = format_internal("_read_array_header")
 _MAX_HEADER_SIZE: int = inspect.signature(original("load")).parameters["max_header_size"].default
 
 #: Members read ahead of the one asked for, when members are read in order:
-#: at most this many bytes of arrays, and this many members.
+#: at most this many bytes of arrays held at once, and this many members.
 READ_AHEAD_BYTES = 16 << 20
 READ_AHEAD_MEMBERS = 512
 #: File objects the Rust core reads by file descriptor (positioned reads,
@@ -88,6 +89,34 @@ def _is_zip(magic: Any) -> bool:
         return bool(magic.startswith((b"PK\x03\x04", b"PK\x05\x06")))
     return bool(magic.startswith(b"PK\x03\x04") or magic.startswith(b"PK\x05\x06"))  # noqa: PIE810 - numpy 1.x
 
+
+def _zipfile_refuses_overlap() -> bool:
+    """Whether the running zipfile refuses to open a member whose data runs
+    into the next member's local header (CPython 3.12.2, 3.11.8 and later:
+    "Overlapped entries"). Asked of zipfile itself, on a two-member archive
+    whose first member's declared size reaches one byte into the second's
+    local header."""
+    records: list[bytes] = []
+    central: list[bytes] = []
+    for name, data in ((b"a", b"xx"), (b"b", b"y")):
+        offset = sum(len(r) for r in records)
+        size = len(data) + (1 if name == b"a" else 0)
+        records.append(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, size, size, 1, 0) + name + data)
+        central.append(
+            struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, size, size, 1, 0, 0, 0, 0, 0, offset)
+            + name
+        )
+    body, cd = b"".join(records), b"".join(central)
+    raw = body + cd + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 2, 2, len(cd), len(body), 0)
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            archive.open("a").close()
+    except zipfile.BadZipFile:
+        return True
+    return False
+
+
+_ZIPFILE_REFUSES_OVERLAP = _zipfile_refuses_overlap()
 
 #: numpy 2's NpzFile maps names with a dict; numpy 1.26 keeps a list.
 _FILES_IS_DICT = isinstance(_NumpyNpzFile(io.BytesIO(b"PK\x05\x06" + bytes(18)))._files, dict)
@@ -300,17 +329,22 @@ class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
         return array
 
     def _plan(self, index: int) -> list[int]:
-        """``index`` and the members after it that are not read yet: the
-        next one whatever its size (so two large members are inflated at
-        once), then more while the budget lasts."""
+        """``index`` and the members after it that are not read yet, while
+        they fit in ``READ_AHEAD_BYTES`` with the members already held.
+        Members read ahead and then passed over are dropped first: reading
+        in order did not ask for them."""
         indices = [index]
-        budget = READ_AHEAD_BYTES
+        with self._lock:
+            for passed in [i for i in self._ready if i < index]:
+                del self._ready[passed]
+            budget = READ_AHEAD_BYTES - sum(self._sizes[i] for i in self._ready)
         for following in range(index + 1, min(len(self._sizes), index + READ_AHEAD_MEMBERS)):
+            if following in self._ready or following in self._numpy_reads:
+                continue
             budget -= self._sizes[following]
-            if budget < 0 and following > index + 1:
+            if budget < 0:
                 break
-            if following not in self._ready and following not in self._numpy_reads:
-                indices.append(following)
+            indices.append(following)
         return indices
 
     # Reading in order starts with one of these: the first member read after
@@ -429,9 +463,9 @@ def _open_reader(fid: Any) -> tuple[Any, bool]:
     try:
         if type(fid) is io.BytesIO:
             with _bytes_of(fid) as array:
-                return _fastnpz.Reader.open_buffer(array), True
+                return _fastnpz.Reader.open_buffer(array, _ZIPFILE_REFUSES_OVERLAP), True
         if type(fid) in _FILE_TYPES and not fid.closed:
-            return _fastnpz.Reader.open_fd(os.dup(fid.fileno())), False
+            return _fastnpz.Reader.open_fd(os.dup(fid.fileno()), _ZIPFILE_REFUSES_OVERLAP), False
     except (OSError, ValueError, BufferError, io.UnsupportedOperation):
         pass
     return None, False

@@ -21,16 +21,25 @@ const BLOCK: usize = 1 << 20;
 /// overhead and the marker; its first marker must appear within this.
 pub const FIRST_MARKER_WITHIN: u64 = CHUNK_SIZE + CHUNK_SIZE / 1024 + 64;
 
-/// Positions just past each candidate marker wholly inside `range`.
-pub fn scan(source: &Source<'_>, range: Range<u64>) -> Result<Vec<u64>, ReadError> {
+/// Positions just past each candidate marker wholly inside `range`; None
+/// as soon as there are more than `most` (the scan stops there, so a
+/// stream full of markers costs no more than one that has too many).
+pub fn scan(
+    source: &Source<'_>,
+    range: Range<u64>,
+    most: usize,
+) -> Result<Option<Vec<u64>>, ReadError> {
     let mut found = Vec::new();
-    let mut buf = vec![0u8; BLOCK + 3];
+    // No bigger than the range: a short range costs a short buffer.
+    let span =
+        usize::try_from(range.end.saturating_sub(range.start)).map_or(BLOCK, |n| n.min(BLOCK));
+    let mut buf = vec![0u8; span + 3];
     let mut at = range.start;
     while at < range.end {
         // Overlap three bytes with the previous block, so a marker that
         // straddles two reads is still seen.
         let from = at.saturating_sub(3).max(range.start);
-        let n = ((range.end - from) as usize).min(BLOCK + 3);
+        let n = usize::try_from(range.end - from).map_or(buf.len(), |left| left.min(buf.len()));
         let block = &mut buf[..n];
         source.read_exact_at(from, block)?;
         for end in marker_ends(block) {
@@ -39,9 +48,12 @@ pub fn scan(source: &Source<'_>, range: Range<u64>) -> Result<Vec<u64>, ReadErro
                 found.push(pos);
             }
         }
+        if found.len() > most {
+            return Ok(None);
+        }
         at = from + n as u64;
     }
-    Ok(found)
+    Ok(Some(found))
 }
 
 /// Offsets just past each `00 00 FF FF` in `data`.
@@ -111,12 +123,14 @@ mod tests {
             data[s..s + 4].copy_from_slice(&SYNC_MARKER);
         }
         let src = Source::Memory(Span::from_slice(&data));
-        let found = scan(&src, 0..data.len() as u64).unwrap();
+        let found = scan(&src, 0..data.len() as u64, 6).unwrap();
         let want: Vec<u64> = spots.iter().map(|&s| s as u64 + 4).collect();
-        assert_eq!(found, want);
+        assert_eq!(found, Some(want));
+        // One marker more than allowed is enough to give up.
+        assert_eq!(scan(&src, 0..data.len() as u64, 5).unwrap(), None);
         // A range that cuts a marker does not report it.
-        let found = scan(&src, 7..(BLOCK as u64 + 8)).unwrap();
-        assert_eq!(found, vec![17, BLOCK as u64 + 2]);
+        let found = scan(&src, 7..(BLOCK as u64 + 8), 2).unwrap();
+        assert_eq!(found, Some(vec![17, BLOCK as u64 + 2]));
     }
 
     #[test]

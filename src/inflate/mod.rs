@@ -28,6 +28,8 @@ pub enum DecodeError {
     /// The data is not what the directory says (corrupt, truncated, lying
     /// sizes or CRC, or not deflate).
     Corrupt(&'static str),
+    /// The caller asked the work to stop.
+    Stopped,
 }
 
 impl From<ReadError> for DecodeError {
@@ -41,6 +43,7 @@ impl std::fmt::Display for DecodeError {
         match self {
             DecodeError::Read(e) => e.fmt(f),
             DecodeError::Corrupt(why) => f.write_str(why),
+            DecodeError::Stopped => f.write_str("stopped"),
         }
     }
 }
@@ -104,18 +107,8 @@ pub trait Input {
     fn consume(&mut self, n: usize);
 }
 
-/// Input from one slice already in memory.
-pub struct SliceInput<'a>(pub &'a [u8]);
-
-impl Input for SliceInput<'_> {
-    fn fill(&mut self) -> Result<&[u8], DecodeError> {
-        Ok(self.0)
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.0 = &self.0[n.min(self.0.len())..];
-    }
-}
+/// Most bytes inflated by one call of the inflater.
+const STEP: usize = 4 << 20;
 
 /// Feed `input` to `inflater` until `out` is full, then make sure the
 /// stream has no more output. With `final_chunk`, the stream must end
@@ -132,7 +125,12 @@ pub fn inflate_into(
     loop {
         let available = input.fill()?;
         let (room, full) = match out.room() {
-            Some(r) => (r, false),
+            // A bounded step, so that a highly compressed stream yields
+            // to `input` (which checks whether to stop) every few ms.
+            Some(r) => {
+                let step = r.len().min(STEP);
+                (&mut r[..step], false)
+            }
             // Output complete: anything more the stream yields is too much.
             None => (&mut spare[..], true),
         };

@@ -2,31 +2,36 @@
 //! fastnpz's), or stored bytes, streamed from the source in bounded blocks.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use zlib_rs::Inflate;
 
 use super::{inflate_into, DecodeError, Input, Output};
 use crate::source::Source;
 
-/// Compressed bytes read from the source at a time.
+/// Compressed bytes read from the source at a time (and stored bytes
+/// copied at a time): a few milliseconds of work between checks of `stop`.
 const BLOCK: u64 = 1 << 20;
 
 /// Decode the member whose data is `range` (method 0 stored, 8 deflate)
 /// into `out`, which must have exactly the declared uncompressed size.
-/// `buffer` is scratch space for compressed bytes. Returns the CRC-32.
+/// `buffer` is scratch space for compressed bytes. Returns the CRC-32, or
+/// `Stopped` soon after `stop` is set.
 pub fn decode(
     source: &Source<'_>,
     range: Range<u64>,
     method: u16,
     out: &mut Output<'_, '_>,
     buffer: &mut Vec<u8>,
+    stop: &AtomicBool,
 ) -> Result<u32, DecodeError> {
     match method {
-        0 => stored(source, range, out),
+        0 => stored(source, range, out, stop),
         8 => {
             let mut inflater = Inflate::new(false, 15);
             buffer.clear();
             let mut input = SourceInput {
+                stop,
                 source,
                 next: range.start,
                 end: range.end,
@@ -42,6 +47,7 @@ pub fn decode(
 
 /// Compressed bytes read from a source a block at a time.
 struct SourceInput<'s, 'b, 'a> {
+    stop: &'s AtomicBool,
     source: &'s Source<'a>,
     next: u64,
     end: u64,
@@ -51,6 +57,11 @@ struct SourceInput<'s, 'b, 'a> {
 
 impl Input for SourceInput<'_, '_, '_> {
     fn fill(&mut self) -> Result<&[u8], DecodeError> {
+        // Checked on every call: inflate_into calls this at least every
+        // few MiB of output, however compressed the stream.
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(DecodeError::Stopped);
+        }
         if self.pos == self.buffer.len() && self.next < self.end {
             let n = BLOCK.min(self.end - self.next) as usize;
             self.buffer.resize(n, 0);
@@ -71,16 +82,20 @@ fn stored(
     source: &Source<'_>,
     range: Range<u64>,
     out: &mut Output<'_, '_>,
+    stop: &AtomicBool,
 ) -> Result<u32, DecodeError> {
     let mut at = range.start;
     while let Some(room) = out.room() {
-        let n = room.len() as u64;
+        if stop.load(Ordering::Relaxed) {
+            return Err(DecodeError::Stopped);
+        }
+        let n = (room.len() as u64).min(BLOCK);
         if at + n > range.end {
             return Err(DecodeError::Corrupt(
                 "stored data shorter than the declared size",
             ));
         }
-        source.read_exact_at(at, room)?;
+        source.read_exact_at(at, &mut room[..n as usize])?;
         out.advance(n as usize);
         at += n;
     }
@@ -125,6 +140,7 @@ mod tests {
                 method,
                 &mut out,
                 &mut Vec::new(),
+                &AtomicBool::new(false),
             )?
         };
         a.extend_from_slice(&b);
@@ -162,6 +178,27 @@ mod tests {
         flipped[z.len() / 2] ^= 0x10;
         if let Ok((got, _)) = run(&flipped, 8, 128, data.len()) {
             assert_ne!(got, data);
+        }
+    }
+
+    #[test]
+    fn a_stop_ends_the_stream_between_steps() {
+        let data = vec![0u8; 64 << 20];
+        let z = deflated(&data);
+        let source = Source::Memory(Span::from_slice(&z));
+        let mut out = vec![0u8; data.len()];
+        for method in [0u16, 8] {
+            let mut pieces = [&mut out[..]];
+            let mut output = Output::new(&mut pieces);
+            let got = decode(
+                &source,
+                0..z.len() as u64,
+                method,
+                &mut output,
+                &mut Vec::new(),
+                &AtomicBool::new(true),
+            );
+            assert!(matches!(got, Err(DecodeError::Stopped)), "{got:?}");
         }
     }
 

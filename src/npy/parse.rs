@@ -37,17 +37,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, Unsupported> {
     if bytes[..6] != *MAGIC || bytes[7] != 0 {
         return Err(Unsupported::Other);
     }
-    let (prefix, text_len) = match bytes[6] {
-        1 => (10, usize::from(u16::from_le_bytes([bytes[8], bytes[9]]))),
-        2 | 3 => {
-            let Some(b) = bytes.get(8..12) else {
-                return Err(Unsupported::NeedBytes(12));
-            };
-            let n = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            (12, usize::try_from(n).map_err(|_| Unsupported::Other)?)
-        }
-        _ => return Err(Unsupported::Other),
-    };
+    let (prefix, text_len) = length_field(bytes)?;
     let len = prefix + text_len;
     let Some(text) = bytes.get(prefix..len) else {
         return Err(Unsupported::NeedBytes(len));
@@ -103,6 +93,33 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, Unsupported> {
         len,
         text_len,
     })
+}
+
+/// Where the header text starts and how many bytes it has, from the
+/// version byte and the length field after the magic.
+fn length_field(bytes: &[u8]) -> Result<(usize, usize), Unsupported> {
+    match bytes.get(6) {
+        Some(1) => match bytes.get(8..10) {
+            Some(b) => Ok((10, usize::from(u16::from_le_bytes([b[0], b[1]])))),
+            None => Err(Unsupported::NeedBytes(10)),
+        },
+        Some(2 | 3) => {
+            let Some(b) = bytes.get(8..12) else {
+                return Err(Unsupported::NeedBytes(12));
+            };
+            let n = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            Ok((12, usize::try_from(n).map_err(|_| Unsupported::Other)?))
+        }
+        Some(_) => Err(Unsupported::Other),
+        None => Err(Unsupported::NeedBytes(12)),
+    }
+}
+
+/// The whole header (magic through padding) at the start of `bytes`, for
+/// a header this parser leaves to numpy: only its length field is read.
+pub fn header_bytes(bytes: &[u8]) -> Option<&[u8]> {
+    let (prefix, text_len) = length_field(bytes).ok()?;
+    bytes.get(..prefix.checked_add(text_len)?)
 }
 
 /// A plain typestr such as `<f8`, `|b1`, `<U12` or `<M8[ns]`: a byte-order

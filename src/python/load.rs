@@ -4,12 +4,12 @@
 use std::fs::File;
 
 use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
 use crate::member::Span;
-use crate::read::{Archive, Prepared};
+use crate::read::{Archive, Interrupted, Prepared};
 use crate::source::Source;
 
 /// An archive's central directory, and the file it was read from (for
@@ -25,8 +25,8 @@ pub struct Reader {
 }
 
 /// Read the directory, and the source's tail as it is now.
-fn open_archive(source: &Source<'_>) -> Option<(Archive, u64, Vec<u8>)> {
-    let archive = Archive::open(source).ok()?;
+fn open_archive(source: &Source<'_>, overlap_check: bool) -> Option<(Archive, u64, Vec<u8>)> {
+    let archive = Archive::open(source, overlap_check).ok()?;
     let start = archive.directory_start();
     let mut tail = vec![0u8; usize::try_from(source.size() - start).ok()?];
     source.read_exact_at(start, &mut tail).ok()?;
@@ -64,8 +64,7 @@ fn with_source<R: Send>(
                 ));
             }
             let len = array.len();
-            // SAFETY: reading the data pointer field of a live ndarray.
-            let ptr = unsafe { (*array.as_array_ptr()).fields.data } as usize;
+            let ptr = data_ptr(array);
             Ok(py.detach(|| {
                 // SAFETY: `array` (borrowed for this whole call) views `len`
                 // contiguous bytes at `ptr`, and the caller's memoryview keeps
@@ -87,9 +86,10 @@ fn with_source<R: Send>(
 impl Reader {
     /// Read the central directory from file descriptor `fd`, which the
     /// reader takes over (the caller passes a duplicate, from `os.dup`).
-    /// None when the archive is one zipfile should read.
+    /// None when the archive is one zipfile should read. `overlap_check`:
+    /// whether the running zipfile refuses members that overlap the next.
     #[staticmethod]
-    fn open_fd(py: Python<'_>, fd: i32) -> PyResult<Option<Reader>> {
+    fn open_fd(py: Python<'_>, fd: i32, overlap_check: bool) -> PyResult<Option<Reader>> {
         #[cfg(unix)]
         {
             use std::os::fd::FromRawFd;
@@ -100,7 +100,9 @@ impl Reader {
             // duplicated and will neither use nor close; the File owns it
             // from here and closes it once.
             let file = unsafe { File::from_raw_fd(fd) };
-            let opened = with_source(py, Some(&file), None, open_archive)?;
+            let opened = with_source(py, Some(&file), None, |source| {
+                open_archive(source, overlap_check)
+            })?;
             Ok(opened.map(|(archive, size, tail)| Reader {
                 archive,
                 file: Some(file),
@@ -110,7 +112,7 @@ impl Reader {
         }
         #[cfg(not(unix))]
         {
-            let _ = (py, fd);
+            let _ = (py, fd, overlap_check);
             Ok(None)
         }
     }
@@ -118,8 +120,14 @@ impl Reader {
     /// Read the central directory from a uint8 array over an archive in
     /// memory (see `with_source`). None when zipfile should read it.
     #[staticmethod]
-    fn open_buffer(py: Python<'_>, buffer: Bound<'_, PyUntypedArray>) -> PyResult<Option<Reader>> {
-        let opened = with_source(py, None, Some(&buffer), open_archive)?;
+    fn open_buffer(
+        py: Python<'_>,
+        buffer: Bound<'_, PyUntypedArray>,
+        overlap_check: bool,
+    ) -> PyResult<Option<Reader>> {
+        let opened = with_source(py, None, Some(&buffer), |source| {
+            open_archive(source, overlap_check)
+        })?;
         Ok(opened.map(|(archive, size, tail)| Reader {
             archive,
             file: None,
@@ -216,16 +224,29 @@ impl Reader {
             let (Prepared::Npy(m), Some(a)) = (member, array) else {
                 continue;
             };
+            // Raw bytes written over object pointers would be freed as
+            // objects: a crash, not an error.
+            if a.dtype().has_object() {
+                return Err(PyTypeError::new_err(
+                    "cannot fill an array that holds Python objects",
+                ));
+            }
+            if !flag(a, "writeable")? {
+                return Err(PyValueError::new_err("array is not writeable"));
+            }
             let nbytes = a.len() * a.dtype().itemsize();
-            if !a.is_c_contiguous()
-                || nbytes as u64 != m.body_len()
-                || !flag(a, "writeable")?
-                || !flag(a, "owndata")?
-            {
+            if !a.is_c_contiguous() || nbytes as u64 != m.body_len() || !flag(a, "owndata")? {
                 return Err(PyValueError::new_err("array does not fit its member"));
             }
-            // SAFETY: reading the data pointer field of a live ndarray.
-            let ptr = unsafe { (*a.as_array_ptr()).fields.data } as usize;
+            let ptr = data_ptr(a);
+            // The archive is read while the arrays are written: an array
+            // over the archive's own bytes would change what is read.
+            if let Some(b) = &buffer {
+                let (start, len) = (data_ptr(b), b.len());
+                if nbytes > 0 && len > 0 && ptr < start + len && start < ptr + nbytes {
+                    return Err(PyValueError::new_err("array overlaps the archive's buffer"));
+                }
+            }
             targets.push((k, m, ptr, nbytes));
         }
         // Distinct arrays: no two mutable slices may overlap.
@@ -238,6 +259,14 @@ impl Reader {
         if spans.windows(2).any(|w| w[0].0 + w[0].1 > w[1].0) {
             return Err(PyValueError::new_err("arrays overlap"));
         }
+        // Ctrl-C, from this (the calling) thread while the members inflate.
+        let mut stopped: Option<PyErr> = None;
+        let mut tick = || {
+            Python::attach(|py| py.check_signals()).map_err(|e| {
+                stopped = Some(e);
+                Interrupted
+            })
+        };
         let filled = with_source(py, self.file.as_ref(), buffer.as_ref(), |source| {
             let jobs = targets
                 .iter()
@@ -257,14 +286,26 @@ impl Reader {
                     (m, body)
                 })
                 .collect();
-            self.archive.fill(source, jobs, threads)
+            self.archive.fill(source, jobs, threads, &mut tick)
         })?;
+        let Ok(filled) = filled else {
+            return Err(stopped
+                .take()
+                .unwrap_or_else(|| PyKeyboardInterrupt::new_err("interrupted")));
+        };
         let mut ok = vec![false; batch.members.len()];
         for (&(k, ..), result) in targets.iter().zip(filled) {
             ok[k] = result.is_ok();
         }
         Ok(ok)
     }
+}
+
+/// Where an ndarray's data starts.
+fn data_ptr(a: &Bound<'_, PyUntypedArray>) -> usize {
+    // SAFETY: `a` is a live ndarray (the Bound holds a reference), so its
+    // object is a PyArrayObject whose `data` field may be read.
+    unsafe { (*a.as_array_ptr()).fields.data as usize }
 }
 
 fn flag(a: &Bound<'_, PyUntypedArray>, name: &str) -> PyResult<bool> {

@@ -256,7 +256,10 @@ fn central_record(
     }
     let header_offset = header_offset
         .checked_add(concat)
-        .filter(|&h| h + LOCAL_HEADER as u64 <= cd_start)
+        .filter(|&h| {
+            h.checked_add(LOCAL_HEADER as u64)
+                .is_some_and(|e| e <= cd_start)
+        })
         .ok_or(Unsupported::Layout(
             "local header offset outside the archive",
         ))?;
