@@ -11,12 +11,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-python3 -m venv "$work/tools"
-"$work/tools/bin/pip" install -q maturin
-"$work/tools/bin/maturin" build --release --out "$work/dist" >/dev/null
-ls "$work"/dist/fastnpz-*-abi3-*.whl >/dev/null  # an abi3 wheel, or fail here
+bash scripts/build_wheel.sh "$work/dist" >/dev/null
 
 # Everything the test venv needs, as files: the install itself is offline.
+python3 -m venv "$work/tools"
 "$work/tools/bin/pip" download -q --only-binary=:all: -d "$work/dist" \
     numpy pytest hypothesis mypy tqdm
 

@@ -3,13 +3,12 @@
 from collections.abc import Callable
 from typing import Any, TypeAlias, final
 
-__all__ = ["CHUNK_SIZE", "Batch", "Reader", "npy_header", "write_file", "write_path"]
+__all__ = ["CHUNK_SIZE", "Batch", "Reader", "write_file", "write_path"]
 
 CHUNK_SIZE: int
 
 _Member: TypeAlias = tuple[bytes, bool, bytes, Any]
 
-def npy_header(descr_repr: str, fortran_order: bool, shape: list[int] | tuple[int, ...]) -> tuple[bytes, int]: ...
 def write_path(
     path: str, members: list[_Member], *, level: int, threads: int, progress: Callable[[int, int], object] | None = ...
 ) -> int: ...

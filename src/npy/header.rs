@@ -1,4 +1,7 @@
-//! The `.npy` header, written exactly as `numpy.lib.format` writes it.
+//! The `.npy` header, written exactly as `numpy.lib.format` writes it, for
+//! the Rust side's own archives (tests, fixtures). Saving from Python takes
+//! each header from numpy's writer instead (`_savez._header`), so that its
+//! text, version rules and warnings follow the installed numpy.
 //!
 //! The caller supplies `repr(descr)` (numpy's own `dtype_to_descr`, rendered by
 //! Python), because reproducing Python's `repr` of nested descr lists in Rust
