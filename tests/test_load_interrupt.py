@@ -90,7 +90,7 @@ def test_ctrl_c_stops_a_load(python_handles_sigint, chunked, copies, threads):
         signalled.append(time.perf_counter())
         _thread.interrupt_main()
 
-    timer = threading.Timer(0.2, interrupt)
+    timer = threading.Timer(0.1, interrupt)
     finished = None
     with fastnpz.options(threads=threads), fastnpz.load(io.BytesIO(raw)) as f:
         timer.start()

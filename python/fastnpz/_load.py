@@ -34,7 +34,7 @@ from numpy.lib import npyio as _npyio
 
 from . import _fastnpz
 from ._compat import format_internal, npyio_internal
-from ._options import current_threads, usable_cores
+from ._options import current_threads, make_progress, usable_cores
 from ._patch import original
 
 __all__ = ["NpzFile", "load"]
@@ -375,7 +375,8 @@ class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
                 return {}
             batch = reader.prepare(indices, threads, buffer)
             plans = [None if info is None else _plan_array(info, limit) for info in batch.describe()]
-            filled = reader.fill(batch, [None if p is None else p[0] for p in plans], threads, buffer)
+            arrays = [None if p is None else p[0] for p in plans]
+            filled = reader.fill(batch, arrays, threads, buffer, make_progress("load"))
         out = {}
         for index, plan, ok in zip(indices, plans, filled, strict=False):
             if ok and plan is not None:

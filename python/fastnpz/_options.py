@@ -172,11 +172,12 @@ def current_threads() -> int:
     return usable_cores() if threads is None else threads
 
 
-def make_progress() -> Callable[[int, int], object] | None:
-    """The progress callback for one call in this context, or None."""
+def make_progress(label: str = "savez") -> Callable[[int, int], object] | None:
+    """The progress callback for one call in this context, or None; a bar
+    says ``label``."""
     progress = _effective().progress
     if progress is True:
-        return make_bar()
+        return make_bar(label)
     return None if progress is False else progress
 
 
@@ -366,12 +367,14 @@ def options(
         the usable cores, or than the work can use; ``1`` compresses on the
         calling thread.
     progress : bool or callable, optional
-        Report progress of long saves. ``True`` shows a bar: tqdm's
+        Report progress of long saves, and of loads while they inflate
+        members larger than 256 KiB (one report per batch of members
+        read). ``True`` shows a bar: tqdm's
         (``tqdm.auto``, a widget in Jupyter with ipywidgets) when tqdm is
         installed, else a one-line text bar on stderr. A callable is called
         as ``progress(done_bytes, total_bytes)`` (uncompressed bytes) from
         the calling thread, about every 50 ms and once at the end; an
-        exception it raises stops the save and propagates. ``False`` turns
+        exception it raises stops the save (or load) and propagates. ``False`` turns
         reporting off inside an outer ``options(progress=...)``. Default:
         no output.
 

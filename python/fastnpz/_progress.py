@@ -26,13 +26,14 @@ def _mib(n: int) -> str:
 class _TqdmBar:
     """Adapts ``tqdm.auto.tqdm`` to the ``(done, total)`` callback."""
 
-    def __init__(self, tqdm: Any) -> None:
+    def __init__(self, tqdm: Any, label: str) -> None:
         self._tqdm = tqdm
+        self._label = label
         self._bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         if self._bar is None:
-            self._bar = self._tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="savez")
+            self._bar = self._tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=self._label)
         self._bar.update(done - self._bar.n)
         if done >= total:
             self._bar.close()
@@ -42,7 +43,8 @@ class _TextBar:
     """``savez  42% 12.0/28.6 MiB`` on stderr, redrawn in place with ``\\r``
     (which Jupyter also honours), ended by a newline when the save ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str) -> None:
+        self._label = label
         self._last = float("-inf")
         self._closed = False
 
@@ -58,16 +60,16 @@ class _TextBar:
         width = 30
         filled = width * percent // 100
         bar = "#" * filled + "." * (width - filled)
-        line = f"\rsavez {percent:3d}% [{bar}] {_mib(done)}/{_mib(total)}"
+        line = f"\r{self._label} {percent:3d}% [{bar}] {_mib(done)}/{_mib(total)}"
         stream = sys.stderr
         stream.write(line + ("\n" if finished else ""))
         stream.flush()
         self._closed = finished
 
 
-def make_bar() -> Callable[[int, int], object]:
-    """A fresh progress callback for one save: tqdm's bar if tqdm is
-    installed, else the text bar."""
+def make_bar(label: str = "savez") -> Callable[[int, int], object]:
+    """A fresh progress callback for one save (or load, with its label):
+    tqdm's bar if tqdm is installed, else the text bar."""
     try:
         # tqdm.auto picks the notebook widget in Jupyter, but warns there
         # and draws text when ipywidgets is missing: go to text directly.
@@ -76,5 +78,5 @@ def make_bar() -> Callable[[int, int], object]:
         else:
             from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
-        return _TextBar()
-    return _TqdmBar(tqdm)
+        return _TextBar(label)
+    return _TqdmBar(tqdm, label)

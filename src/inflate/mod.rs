@@ -15,6 +15,8 @@ pub mod libdeflate;
 pub mod markers;
 pub mod serial;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use zlib_rs::{Inflate, InflateFlush, Status};
 
 use crate::encode::crc32;
@@ -57,6 +59,8 @@ pub struct Output<'o, 'b> {
     piece: usize,
     filled: usize,
     crc: u32,
+    /// Bytes written, added up across threads (for progress reports).
+    counter: Option<&'o AtomicU64>,
 }
 
 impl<'o, 'b> Output<'o, 'b> {
@@ -67,6 +71,16 @@ impl<'o, 'b> Output<'o, 'b> {
             piece: 0,
             filled: 0,
             crc: 0,
+            counter: None,
+        }
+    }
+
+    /// An empty output over `pieces` that adds each byte written to
+    /// `counter` as it goes.
+    pub fn counted(pieces: &'o mut [&'b mut [u8]], counter: &'o AtomicU64) -> Self {
+        Output {
+            counter: Some(counter),
+            ..Output::new(pieces)
         }
     }
 
@@ -90,6 +104,9 @@ impl<'o, 'b> Output<'o, 'b> {
             self.crc = crc32(self.crc, &p[start..start + n]);
         }
         self.filled += n;
+        if let Some(counter) = self.counter {
+            counter.fetch_add(n as u64, Ordering::Relaxed);
+        }
     }
 
     /// CRC-32 of everything written.

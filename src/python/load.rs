@@ -203,7 +203,10 @@ impl Reader {
     /// Inflate the batch's members into `arrays` (fresh, C-contiguous,
     /// writeable, exactly the size after each header; None to skip a
     /// member). Returns whether each member was filled and checked.
-    #[pyo3(signature = (batch, arrays, threads, buffer=None))]
+    /// `progress(done, total)` is called every 50 ms while large members
+    /// inflate, and once when they are done (bytes of those members); an
+    /// exception from it, or Ctrl-C, stops the call and is raised.
+    #[pyo3(signature = (batch, arrays, threads, buffer=None, progress=None))]
     fn fill(
         &self,
         py: Python<'_>,
@@ -211,6 +214,7 @@ impl Reader {
         arrays: Vec<Option<Bound<'_, PyUntypedArray>>>,
         threads: usize,
         buffer: Option<Bound<'_, PyUntypedArray>>,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<Vec<bool>> {
         let batch = batch.get();
         if arrays.len() != batch.members.len() {
@@ -259,10 +263,18 @@ impl Reader {
         if spans.windows(2).any(|w| w[0].0 + w[0].1 > w[1].0) {
             return Err(PyValueError::new_err("arrays overlap"));
         }
-        // Ctrl-C, from this (the calling) thread while the members inflate.
+        // Ctrl-C and progress, from this (the calling) thread while the
+        // members inflate.
         let mut stopped: Option<PyErr> = None;
-        let mut tick = || {
-            Python::attach(|py| py.check_signals()).map_err(|e| {
+        let mut tick = |done: u64, total: u64| {
+            Python::attach(|py| {
+                py.check_signals()?;
+                if let Some(callback) = &progress {
+                    callback.call1(py, (done, total))?;
+                }
+                Ok(())
+            })
+            .map_err(|e: PyErr| {
                 stopped = Some(e);
                 Interrupted
             })

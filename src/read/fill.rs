@@ -3,9 +3,9 @@
 //! they are fastnpz's), with a serial retry for chunks that do not line up.
 
 use std::ops::Range;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering;
 
-use super::watch::{watched, Interrupted};
+use super::watch::{watched, Control, Interrupted};
 use super::{Archive, NpyMember};
 use crate::inflate::DecodeError;
 use crate::pool::WorkerGrant;
@@ -18,15 +18,16 @@ impl Archive {
     /// Inflate each prepared member into its `body` (which must be exactly
     /// `body_len()` bytes), in parallel. Returns one result per job; a
     /// member that fails leaves its body's contents unspecified. While
-    /// large members are inflated, `tick` is called on this thread every
-    /// 50 ms; when it fails, the work stops within a few milliseconds and
-    /// the whole call is `Interrupted`.
+    /// large members are inflated, `tick(done, total)` (bytes of them
+    /// inflated, and in all) is called on this thread every 50 ms, and
+    /// once more when they are done; when it fails, the work stops within
+    /// a few milliseconds and the whole call is `Interrupted`.
     pub fn fill(
         &self,
         source: &Source<'_>,
         jobs: Vec<(&NpyMember, &mut [u8])>,
         threads: usize,
-        tick: &mut dyn FnMut() -> Result<(), Interrupted>,
+        tick: &mut dyn FnMut(u64, u64) -> Result<(), Interrupted>,
     ) -> Result<Vec<Result<(), DecodeError>>, Interrupted> {
         let grant = WorkerGrant::acquire(threads.max(1));
         let threads = grant.threads();
@@ -47,17 +48,21 @@ impl Archive {
             return Ok(results);
         }
         let places: Vec<usize> = large.iter().map(|(j, _, _)| *j).collect();
-        let stop = AtomicBool::new(false);
+        let total = large.iter().map(|(_, m, _)| m.len).sum::<u64>();
+        let control = Control::default();
+        // A member inflated twice (chunks that did not line up) counts twice.
+        let mut progress = || tick(control.done.load(Ordering::Relaxed).min(total), total);
         let outcome = watched(
-            || self.fill_large(source, large, threads, &stop),
-            tick,
-            &stop,
+            || self.fill_large(source, large, threads, &control),
+            &mut progress,
+            &control.stop,
         );
         match outcome {
             Some(Ok(outcome)) => {
                 for (j, r) in places.into_iter().zip(outcome) {
                     results[j] = r;
                 }
+                tick(total, total)?;
             }
             Some(Err(Interrupted)) => return Err(Interrupted),
             None => {
@@ -77,15 +82,15 @@ impl Archive {
         source: &Source<'_>,
         mut large: Vec<Large<'_, '_>>,
         threads: usize,
-        stop: &AtomicBool,
+        control: &Control,
     ) -> Vec<Result<(), DecodeError>> {
-        let splits = self.find_chunks(source, &large, threads, stop);
+        let splits = self.find_chunks(source, &large, threads, &control.stop);
         let mut heads: Vec<Vec<u8>> = large
             .iter()
             .map(|(_, m, _)| vec![0u8; m.header.len()])
             .collect();
         // First try: split members chunk by chunk, the others whole.
-        let first = self.run_tasks(source, &mut large, &mut heads, &splits, threads, stop);
+        let first = self.run_tasks(source, &mut large, &mut heads, &splits, threads, control);
         // Members whose chunks did not line up are inflated again, serially.
         let retry: Vec<Option<Vec<Range<u64>>>> = first
             .iter()
@@ -116,7 +121,7 @@ impl Archive {
                 &mut subset_heads,
                 &serial_only[..which.len()],
                 threads,
-                stop,
+                control,
             );
             which.into_iter().zip(outcome).collect()
         } else {

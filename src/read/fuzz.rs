@@ -72,7 +72,7 @@ fn read(bytes: &[u8]) -> Vec<Option<Vec<u8>>> {
         .collect();
     // Never interrupted: a tick that never fails.
     let results = archive
-        .fill(&source, jobs, 2, &mut || Ok(()))
+        .fill(&source, jobs, 2, &mut |_, _| Ok(()))
         .unwrap_or_default();
     let mut out = vec![None; prepared.len()];
     for (i, r) in which.into_iter().zip(results) {

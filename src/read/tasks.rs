@@ -3,9 +3,10 @@
 //! once its tasks are done.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
+use super::watch::Control;
 use super::{Archive, NpyMember};
 use crate::chunk::CHUNK_SIZE;
 use crate::encode::{crc32, crc32_combine};
@@ -24,7 +25,7 @@ impl Archive {
         heads: &mut [Vec<u8>],
         splits: &[Option<Vec<Range<u64>>>],
         threads: usize,
-        stop: &AtomicBool,
+        control: &Control,
     ) -> Vec<Result<(), DecodeError>> {
         let mut tasks: Vec<Mutex<Option<Task<'_, '_>>>> = Vec::new();
         let mut owner = Vec::new();
@@ -61,7 +62,7 @@ impl Archive {
             threads,
             Scratch::default,
             |t, scratch| match tasks[t].lock().ok().and_then(|mut g| g.take()) {
-                Some(task) => task.run(source, scratch, stop),
+                Some(task) => task.run(source, scratch, control),
                 None => Err(DecodeError::Corrupt("task run twice")),
             },
         );
@@ -111,20 +112,20 @@ impl Task<'_, '_> {
         mut self,
         source: &Source<'_>,
         scratch: &mut Scratch,
-        stop: &AtomicBool,
+        control: &Control,
     ) -> Result<u32, DecodeError> {
-        if stop.load(Ordering::Relaxed) {
+        if control.stop.load(Ordering::Relaxed) {
             return Err(DecodeError::Stopped);
         }
         let Some(range) = self.compressed else {
-            let mut out = Output::new(&mut self.out);
+            let mut out = Output::counted(&mut self.out, &control.done);
             return serial::decode(
                 source,
                 self.member.data.clone(),
                 self.member.method,
                 &mut out,
                 &mut scratch.buffer,
-                stop,
+                &control.stop,
             );
         };
         let Scratch {
@@ -146,6 +147,7 @@ impl Task<'_, '_> {
         let decompressor = scratch_decompressor(decompressor)?;
         if let [body] = &mut self.out[..] {
             decompressor.inflate_exact(buffer, body)?;
+            control.done.fetch_add(body.len() as u64, Ordering::Relaxed);
             return Ok(crc32(0, body));
         }
         // Several pieces (the first chunk: the header, then the array):
@@ -159,6 +161,7 @@ impl Task<'_, '_> {
             piece.copy_from_slice(now);
             rest = later;
         }
+        control.done.fetch_add(total as u64, Ordering::Relaxed);
         Ok(crc32(0, joined))
     }
 }

@@ -68,7 +68,7 @@ fn read_all(bytes: &[u8], threads: usize) -> Vec<Result<Vec<u8>, String>> {
         })
         .collect();
     let mut results = archive
-        .fill(&source, jobs, threads, &mut || Ok(()))
+        .fill(&source, jobs, threads, &mut |_, _| Ok(()))
         .unwrap()
         .into_iter();
     prepared
@@ -350,7 +350,7 @@ fn a_small_member_with_a_long_stream_is_streamed_not_read_whole() {
     };
     let mut body = vec![0u8; m.body_len() as usize];
     let filled = archive
-        .fill(&counted, vec![(m, &mut body[..])], 1, &mut || Ok(()))
+        .fill(&counted, vec![(m, &mut body[..])], 1, &mut |_, _| Ok(()))
         .unwrap();
     assert!(filled[0].is_ok(), "{filled:?}");
     assert!(body == [9u8; 100_000]);

@@ -2,12 +2,21 @@
 //! thread stays free to ask, every 50 ms, whether to stop (Python's signal
 //! handlers run only on the main thread, which is the calling one).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
 /// How often the calling thread asks whether to stop.
 pub const TICK: Duration = Duration::from_millis(50);
+
+/// What the worker threads and the calling thread share while reading.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Set by the calling thread: stop as soon as possible.
+    pub stop: AtomicBool,
+    /// Bytes written so far (output of finished steps).
+    pub done: AtomicU64,
+}
 
 /// The reading was stopped by its caller (Ctrl-C, for instance).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
