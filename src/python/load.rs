@@ -188,7 +188,8 @@ impl Reader {
     ) -> PyResult<Batch> {
         let members = with_source(py, self.file.as_ref(), buffer.as_ref(), |source| {
             self.archive.prepare(source, &indices, threads)
-        })?;
+        })?
+        .map_err(super::errors::worker_panic)?;
         Ok(Batch { members })
     }
 
@@ -258,7 +259,8 @@ impl Reader {
                 })
                 .collect();
             self.archive.fill(source, jobs, threads)
-        })?;
+        })?
+        .map_err(super::errors::worker_panic)?;
         let mut ok = vec![false; batch.members.len()];
         for (&(k, ..), result) in targets.iter().zip(filled) {
             ok[k] = result.is_ok();

@@ -22,7 +22,7 @@ use crate::encode::{crc32, crc32_combine};
 use crate::inflate::libdeflate::{Decompressor, FINAL_EMPTY_BLOCK};
 use crate::inflate::{inflate_into, markers, serial, DecodeError, Output, SliceInput};
 use crate::npy::parse::{parse_header, NpyHeader, Unsupported as HeaderUnsupported};
-use crate::pool::{parallel_map, WorkerGrant};
+use crate::pool::{parallel_map, Panicked, WorkerGrant};
 use crate::source::Source;
 use crate::zip::directory::{data_range, read_directory, DirEntry, Directory, Unsupported};
 
@@ -117,7 +117,12 @@ impl Archive {
     }
 
     /// Prepare the members at `indices`, in parallel.
-    pub fn prepare(&self, source: &Source<'_>, indices: &[usize], threads: usize) -> Vec<Prepared> {
+    pub fn prepare(
+        &self,
+        source: &Source<'_>,
+        indices: &[usize],
+        threads: usize,
+    ) -> Result<Vec<Prepared>, Panicked> {
         // Many small members next to each other: one read for all of them,
         // not two (local header, data) per member.
         let held = self.prefetch(source, indices);
@@ -134,7 +139,7 @@ impl Archive {
             None => source,
         };
         let grant = WorkerGrant::acquire(threads.max(1).min(indices.len().max(1)));
-        parallel_map(
+        Ok(parallel_map(
             indices.len(),
             grant.threads(),
             Scratch::default,
@@ -142,10 +147,10 @@ impl Archive {
                 Some(entry) => self.prepare_one(source, entry, scratch),
                 None => Prepared::Fallback("no such member".into()),
             },
-        )
+        )?
         .into_iter()
         .map(|r| r.unwrap_or_else(|p| Prepared::Fallback(format!("panic: {}", p.0))))
-        .collect()
+        .collect())
     }
 
     /// The bytes spanning the members at `indices`, when they are several,
@@ -255,13 +260,14 @@ impl Archive {
 
     /// Inflate each prepared member into its `body` (which must be exactly
     /// `body_len()` bytes), in parallel. Returns one result per job; a
-    /// member that fails leaves its body's contents unspecified.
+    /// member that fails leaves its body's contents unspecified. A worker
+    /// thread that dies outside its job fails the whole call.
     pub fn fill(
         &self,
         source: &Source<'_>,
         jobs: Vec<(&NpyMember, &mut [u8])>,
         threads: usize,
-    ) -> Vec<Result<(), DecodeError>> {
+    ) -> Result<Vec<Result<(), DecodeError>>, Panicked> {
         let grant = WorkerGrant::acquire(threads.max(1));
         let threads = grant.threads();
         let mut results: Vec<Result<(), DecodeError>> = Vec::with_capacity(jobs.len());
@@ -278,15 +284,15 @@ impl Archive {
             }
         }
         if large.is_empty() {
-            return results;
+            return Ok(results);
         }
-        let splits = self.find_chunks(source, &large, threads);
+        let splits = self.find_chunks(source, &large, threads)?;
         let mut heads: Vec<Vec<u8>> = large
             .iter()
             .map(|(_, m, _)| vec![0u8; m.header.len()])
             .collect();
         // First try: split members chunk by chunk, the others whole.
-        let first = self.run_tasks(source, &mut large, &mut heads, &splits, threads);
+        let first = self.run_tasks(source, &mut large, &mut heads, &splits, threads)?;
         // Members whose chunks did not line up are inflated again, serially.
         let retry: Vec<Option<Vec<Range<u64>>>> = first
             .iter()
@@ -317,7 +323,7 @@ impl Archive {
                 &mut subset_heads,
                 &serial_only[..which.len()],
                 threads,
-            );
+            )?;
             which.into_iter().zip(outcome).collect()
         } else {
             Vec::new()
@@ -329,7 +335,7 @@ impl Archive {
         for ((j, _, _), r) in large.iter().zip(outcome) {
             results[*j] = r;
         }
-        results
+        Ok(results)
     }
 
     /// For each large member: the compressed ranges of its chunks, when it
@@ -340,7 +346,7 @@ impl Archive {
         source: &Source<'_>,
         large: &[(usize, &NpyMember, &mut [u8])],
         threads: usize,
-    ) -> Vec<Option<Vec<Range<u64>>>> {
+    ) -> Result<Vec<Option<Vec<Range<u64>>>>, Panicked> {
         // Cheap test first: a chunked stream has a marker within its first
         // chunk's compressed size; numpy's single stream almost never does.
         let candidates: Vec<bool> = parallel_map(
@@ -355,7 +361,7 @@ impl Archive {
                 let end = m.data.end.min(m.data.start + markers::FIRST_MARKER_WITHIN);
                 markers::scan(source, m.data.start..end).is_ok_and(|found| !found.is_empty())
             },
-        )
+        )?
         .into_iter()
         .map(|r| r.unwrap_or(false))
         .collect();
@@ -389,7 +395,7 @@ impl Archive {
                         .collect::<Vec<u64>>()
                 })
             },
-        );
+        )?;
         let mut ends: Vec<Option<Vec<u64>>> =
             candidates.iter().map(|&c| c.then(Vec::new)).collect();
         for ((i, _), r) in segments.iter().zip(found) {
@@ -402,7 +408,8 @@ impl Archive {
                 _ => ends[*i] = None,
             }
         }
-        ends.into_iter()
+        Ok(ends
+            .into_iter()
             .zip(large)
             .map(|(e, (_, m, _))| {
                 let mut e = e?;
@@ -410,7 +417,7 @@ impl Archive {
                 e.dedup();
                 markers::chunk_ranges(m.data.clone(), m.len, &e)
             })
-            .collect()
+            .collect())
     }
 
     /// Inflate `large` members (chunk by chunk where `splits` says), and
@@ -422,7 +429,7 @@ impl Archive {
         heads: &mut [Vec<u8>],
         splits: &[Option<Vec<Range<u64>>>],
         threads: usize,
-    ) -> Vec<Result<(), DecodeError>> {
+    ) -> Result<Vec<Result<(), DecodeError>>, Panicked> {
         let mut tasks: Vec<Mutex<Option<Task<'_, '_>>>> = Vec::new();
         let mut owner = Vec::new();
         for (i, (((_, member, body), head), split)) in large
@@ -461,7 +468,7 @@ impl Archive {
                 Some(task) => task.run(source, scratch),
                 None => Err(DecodeError::Corrupt("task run twice")),
             },
-        );
+        )?;
         drop(tasks);
         let mut crcs: Vec<Result<u32, DecodeError>> = (0..large.len()).map(|_| Ok(0)).collect();
         for ((i, len), outcome) in owner.into_iter().zip(outcomes) {
@@ -477,7 +484,8 @@ impl Archive {
             };
             crcs[i] = combined;
         }
-        crcs.into_iter()
+        Ok(crcs
+            .into_iter()
             .zip(large.iter())
             .zip(heads.iter())
             .map(|((crc, (_, member, _)), head)| {
@@ -490,7 +498,7 @@ impl Archive {
                 }
                 Ok(())
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -701,7 +709,7 @@ mod tests {
         let source = Source::Memory(Span::from_slice(bytes));
         let archive = Archive::open(&source).unwrap();
         let indices: Vec<usize> = (0..archive.entries().len()).collect();
-        let prepared = archive.prepare(&source, &indices, threads);
+        let prepared = archive.prepare(&source, &indices, threads).unwrap();
         let mut bodies: Vec<Vec<u8>> = prepared
             .iter()
             .map(|p| match p {
@@ -717,7 +725,7 @@ mod tests {
                 Prepared::Fallback(_) => None,
             })
             .collect();
-        let mut results = archive.fill(&source, jobs, threads).into_iter();
+        let mut results = archive.fill(&source, jobs, threads).unwrap().into_iter();
         prepared
             .iter()
             .zip(bodies)
@@ -775,13 +783,13 @@ mod tests {
             let (bytes, _) = archive(std::slice::from_ref(&data), Compression::Deflated(6), chunk);
             let source = Source::Memory(Span::from_slice(&bytes));
             let archive = Archive::open(&source).unwrap();
-            let prepared = archive.prepare(&source, &[0], 1);
+            let prepared = archive.prepare(&source, &[0], 1).unwrap();
             let Prepared::Npy(m) = &prepared[0] else {
                 panic!("not prepared")
             };
             let mut body = vec![0u8; m.body_len() as usize];
             let large = vec![(0, m, &mut body[..])];
-            let found = archive.find_chunks(&source, &large, 2);
+            let found = archive.find_chunks(&source, &large, 2).unwrap();
             assert_eq!(
                 found[0].as_ref().map(Vec::len),
                 split.then_some(4),
@@ -860,7 +868,7 @@ mod fuzz {
             return Vec::new();
         };
         let indices: Vec<usize> = (0..archive.entries().len()).collect();
-        let prepared = archive.prepare(&source, &indices, 2);
+        let prepared = archive.prepare(&source, &indices, 2).unwrap();
         let mut bodies: Vec<Vec<u8>> = prepared
             .iter()
             .map(|p| match p {
@@ -881,7 +889,7 @@ mod fuzz {
                 _ => None,
             })
             .collect();
-        let results = archive.fill(&source, jobs, 2);
+        let results = archive.fill(&source, jobs, 2).unwrap();
         let mut out = vec![None; prepared.len()];
         for (i, r) in which.into_iter().zip(results) {
             if r.is_ok() {
