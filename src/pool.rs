@@ -125,7 +125,8 @@ impl<R> Drop for FailOnUnwind<'_, R> {
 /// the calling thread. Workers run at most `ahead` jobs past the consumer.
 /// `tick(i)` is called between results and at least every 50 ms while the
 /// consumer waits; an error from it, from `consume` or a worker's panic
-/// stops the pool.
+/// stops the pool. A panic in `consume` or `tick` stops the workers too,
+/// then goes on unwinding into the caller.
 pub fn ordered_map<W, R, E>(
     n: usize,
     threads: usize,
@@ -527,6 +528,14 @@ mod tests {
             },
         );
         assert!(out.is_err(), "{:?}", out.map(|v| v.len()));
+    }
+
+    #[test]
+    fn parallel_map_reports_state_that_cannot_be_made() {
+        for threads in [1, 2] {
+            let out = parallel_map(10, threads, || -> u8 { panic!("no state") }, |i, _| i);
+            assert_eq!(out, Err(Panicked("no state".into())), "threads={threads}");
+        }
     }
 
     #[test]
