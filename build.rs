@@ -14,6 +14,13 @@ fn main() {
     for entry in walk(root) {
         println!("cargo:rerun-if-changed={}", entry.display());
     }
+    // No compiler flags of our own, so that the same call builds with gcc,
+    // clang, Apple clang, zig cc and MSVC (as libdeflate-sys builds these
+    // files): cc picks each compiler's optimisation flags from the profile
+    // (-O3, or /O2 for MSVC), libdeflate's headers pick each compiler's
+    // intrinsics (`_MSC_VER` branches included), and the SIMD paths are
+    // chosen at run time by the cpu_features files, so no -m/-march or
+    // /arch flag: a wheel must run on every CPU of its architecture.
     cc::Build::new()
         .files(&sources)
         .include(root)

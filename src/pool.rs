@@ -68,6 +68,9 @@ struct Queue<R> {
     consumed: usize,
     ready: BTreeMap<usize, R>,
     stop: bool,
+    /// A worker died outside a job (its state could not be made, or the
+    /// pool's own code unwound): a job it took may never be ready.
+    failed: Option<Panicked>,
 }
 
 struct Shared<R> {
@@ -82,6 +85,39 @@ impl<R> Shared<R> {
         // queue itself is still consistent, and the panic is reported anyway.
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Record that a worker died, and wake the consumer so it does not wait
+    /// for a result that will never come.
+    fn fail(&self, p: Panicked) {
+        self.lock().failed.get_or_insert(p);
+        self.done_cv.notify_all();
+    }
+}
+
+/// Stops the workers when the consumer leaves `ordered_map`, by returning
+/// or by unwinding: workers waiting for room ahead would otherwise wait
+/// forever, and `thread::scope` would wait for them.
+struct StopOnDrop<'a, R>(&'a Shared<R>);
+
+impl<R> Drop for StopOnDrop<'_, R> {
+    fn drop(&mut self) {
+        self.0.lock().stop = true;
+        self.0.work_cv.notify_all();
+    }
+}
+
+/// Reports a worker that unwinds outside a job's `catch_unwind` (say, a
+/// panic payload whose drop panics), so the consumer is not left waiting
+/// for the job the worker had taken.
+struct FailOnUnwind<'a, R>(&'a Shared<Result<R, Panicked>>);
+
+impl<R> Drop for FailOnUnwind<'_, R> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0
+                .fail(Panicked("a worker thread panicked outside its job".into()));
+        }
+    }
 }
 
 /// Run `work(i)` for `i in 0..n` on `threads` threads (each with its own
@@ -89,7 +125,8 @@ impl<R> Shared<R> {
 /// the calling thread. Workers run at most `ahead` jobs past the consumer.
 /// `tick(i)` is called between results and at least every 50 ms while the
 /// consumer waits; an error from it, from `consume` or a worker's panic
-/// stops the pool.
+/// stops the pool. A panic in `consume` or `tick` stops the workers too,
+/// then goes on unwinding into the caller.
 pub fn ordered_map<W, R, E>(
     n: usize,
     threads: usize,
@@ -104,7 +141,7 @@ where
     E: From<Panicked>,
 {
     if threads <= 1 || n <= 1 {
-        let mut w = make();
+        let mut w = catch_unwind(AssertUnwindSafe(&make)).map_err(panic_message)?;
         for i in 0..n {
             tick(i)?;
             let r = catch_unwind(AssertUnwindSafe(|| work(i, &mut w))).map_err(panic_message)?;
@@ -118,19 +155,32 @@ where
             consumed: 0,
             ready: BTreeMap::new(),
             stop: false,
+            failed: None,
         }),
         work_cv: Condvar::new(),
         done_cv: Condvar::new(),
     };
     let ahead = ahead.max(1);
     std::thread::scope(|scope| {
-        for _ in 0..threads.min(n) {
-            scope.spawn(|| worker_loop(&shared, n, ahead, &make, &work));
+        let workers: Vec<_> = (0..threads.min(n))
+            .map(|_| scope.spawn(|| worker_loop(&shared, n, ahead, &make, &work)))
+            .collect();
+        let result = {
+            let _stop = StopOnDrop(&shared);
+            drain_in_order(&shared, n, consume, tick)
+        };
+        // Joined here: a worker left for the scope to join would turn its
+        // panic into a panic of the scope's own.
+        let mut died = None;
+        for w in workers {
+            if let Err(payload) = w.join() {
+                died.get_or_insert(panic_message(payload));
+            }
         }
-        let result = drain_in_order(&shared, n, consume, tick);
-        shared.lock().stop = true;
-        shared.work_cv.notify_all();
-        result
+        match (result, died) {
+            (Ok(()), Some(p)) => Err(p.into()),
+            (result, _) => result,
+        }
     })
 }
 
@@ -141,7 +191,11 @@ fn worker_loop<W, R>(
     make: &(impl Fn() -> W + Sync),
     work: &(impl Fn(usize, &mut W) -> R + Sync),
 ) {
-    let mut w = make();
+    let _report = FailOnUnwind(shared);
+    let mut w = match catch_unwind(AssertUnwindSafe(make)) {
+        Ok(w) => w,
+        Err(payload) => return shared.fail(panic_message(payload)),
+    };
     loop {
         let mut q = shared.lock();
         while !q.stop && q.next < n && q.next >= q.consumed + ahead {
@@ -177,6 +231,9 @@ fn drain_in_order<R, E: From<Panicked>>(
                 q.consumed = i + 1;
                 break r;
             }
+            if let Some(p) = q.failed.take() {
+                return Err(p.into());
+            }
             let (q, _) = shared
                 .done_cv
                 .wait_timeout(q, TICK)
@@ -193,21 +250,23 @@ fn drain_in_order<R, E: From<Panicked>>(
 
 /// Run `work(i)` for `i in 0..n` on up to `threads` threads (each with its
 /// own state from `make`), in no particular order, and return the results
-/// in index order. A panicking job gives `Err(Panicked)` for that index.
+/// in index order. A panicking job gives `Err(Panicked)` for that index; a
+/// thread that dies otherwise (its `make` panics, say) loses the results it
+/// held, so the whole map is then `Err(Panicked)`.
 pub fn parallel_map<W, R>(
     n: usize,
     threads: usize,
     make: impl Fn() -> W + Sync,
     work: impl Fn(usize, &mut W) -> R + Sync,
-) -> Vec<Result<R, Panicked>>
+) -> Result<Vec<Result<R, Panicked>>, Panicked>
 where
     R: Send,
 {
     let run =
         |i: usize, w: &mut W| catch_unwind(AssertUnwindSafe(|| work(i, w))).map_err(panic_message);
     if threads <= 1 || n <= 1 {
-        let mut w = make();
-        return (0..n).map(|i| run(i, &mut w)).collect();
+        let mut w = catch_unwind(AssertUnwindSafe(&make)).map_err(panic_message)?;
+        return Ok((0..n).map(|i| run(i, &mut w)).collect());
     }
     let next = AtomicUsize::new(0);
     let mut results: Vec<(usize, Result<R, Panicked>)> = std::thread::scope(|scope| {
@@ -226,13 +285,22 @@ where
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
+        // Every handle is joined, even after a failure: one left for the
+        // scope to join would turn its panic into a panic of the scope's own.
+        let mut all = Vec::with_capacity(n);
+        let mut died = None;
+        for h in handles {
+            match h.join() {
+                Ok(mine) => all.extend(mine),
+                Err(payload) => {
+                    died.get_or_insert(panic_message(payload));
+                }
+            }
+        }
+        died.map_or(Ok(all), Err)
+    })?;
     results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+    Ok(results.into_iter().map(|(_, r)| r).collect())
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> Panicked {
@@ -332,7 +400,8 @@ mod tests {
                     }
                     i * 3
                 },
-            );
+            )
+            .unwrap();
             assert_eq!(out.len(), 100);
             for (i, r) in out.iter().enumerate() {
                 match r {
@@ -340,6 +409,132 @@ mod tests {
                     Err(p) => assert!(i == 42 && p.0 == "no"),
                 }
             }
+        }
+    }
+
+    /// `f`'s result (or its panic) on a thread of its own, or None if it has
+    /// not finished within 20 s: a hung pool fails the test instead of
+    /// hanging the suite (the stuck thread is left behind).
+    fn finishes<T: Send + 'static>(
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<Result<T, Panicked>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(catch_unwind(AssertUnwindSafe(f)).map_err(panic_message));
+        });
+        rx.recv_timeout(Duration::from_secs(20)).ok()
+    }
+
+    /// A panic payload that panics again when dropped: the pool's own code
+    /// (not the job) then unwinds, on whichever thread dropped it.
+    struct PanicsOnDrop;
+
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("payload dropped");
+        }
+    }
+
+    #[test]
+    fn a_panicking_consume_reaches_the_caller_without_hanging() {
+        let r = finishes(|| {
+            ordered_map(
+                1000,
+                2,
+                4,
+                || (),
+                |i, _| i,
+                &mut |i, _| {
+                    if i == 5 {
+                        panic!("consume failed");
+                    }
+                    Ok::<(), E>(())
+                },
+                &mut |_| Ok(()),
+            )
+        });
+        assert_eq!(r, Some(Err(Panicked("consume failed".into()))));
+    }
+
+    #[test]
+    fn a_panicking_tick_reaches_the_caller_without_hanging() {
+        let r = finishes(|| {
+            ordered_map(
+                1000,
+                2,
+                4,
+                || (),
+                |i, _| i,
+                &mut |_, _| Ok::<(), E>(()),
+                &mut |i| {
+                    if i == 5 {
+                        panic!("tick failed");
+                    }
+                    Ok(())
+                },
+            )
+        });
+        assert_eq!(r, Some(Err(Panicked("tick failed".into()))));
+    }
+
+    #[test]
+    fn workers_that_cannot_start_are_an_error_not_a_hang() {
+        let r = finishes(|| {
+            ordered_map(
+                100,
+                2,
+                4,
+                || -> u8 { panic!("no state") },
+                |i, _| i,
+                &mut |_, _| Ok::<(), E>(()),
+                &mut |_| Ok(()),
+            )
+        });
+        assert!(matches!(r, Some(Ok(Err(E::Panicked(_))))), "{r:?}");
+    }
+
+    #[test]
+    fn a_worker_dying_outside_its_job_is_an_error_not_a_hang() {
+        let r = finishes(|| {
+            ordered_map(
+                100,
+                2,
+                4,
+                || (),
+                |i, _| {
+                    if i == 7 {
+                        std::panic::panic_any(PanicsOnDrop);
+                    }
+                    i
+                },
+                &mut |_, _| Ok::<(), E>(()),
+                &mut |_| Ok(()),
+            )
+        });
+        assert!(matches!(r, Some(Ok(Err(E::Panicked(_))))), "{r:?}");
+    }
+
+    #[test]
+    fn parallel_map_reports_a_dead_thread_instead_of_a_short_list() {
+        let out = parallel_map(
+            100,
+            2,
+            || (),
+            |i, _| {
+                if i == 7 {
+                    std::panic::panic_any(PanicsOnDrop);
+                }
+                i
+            },
+        );
+        assert!(out.is_err(), "{:?}", out.map(|v| v.len()));
+    }
+
+    #[test]
+    fn parallel_map_reports_state_that_cannot_be_made() {
+        for threads in [1, 2] {
+            let out = parallel_map(10, threads, || -> u8 { panic!("no state") }, |i, _| i);
+            assert_eq!(out, Err(Panicked("no state".into())), "threads={threads}");
         }
     }
 

@@ -1,6 +1,10 @@
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeAlias
+
+from _typeshed import SupportsWrite
+from numpy.typing import ArrayLike
 
 from . import testing as testing
 from ._load import NpzFile as NpzFile
@@ -24,10 +28,16 @@ __all__ = [
 
 __version__: str
 
+# What numpy's stubs accept (numpy.lib._npyio_impl's _FNameWriteBytes), so
+# that a call numpy's stubs reject is rejected here too.
+_FileWrite: TypeAlias = str | os.PathLike[str] | SupportsWrite[bytes]
+
 # numpy's signature (numpy >= 2.1; before, allow_pickle is one more array
 # name, which **kwds accepts): the runtime functions carry it in __signature__.
-def savez_compressed(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any: ...
-def savez(file: Any, *args: Any, allow_pickle: Any = True, **kwds: Any) -> Any: ...
+# `-> None` as in numpy's stubs, although an __array_function__ override may
+# return something else.
+def savez_compressed(file: _FileWrite, *args: ArrayLike, allow_pickle: bool = True, **kwds: ArrayLike) -> None: ...
+def savez(file: _FileWrite, *args: ArrayLike, allow_pickle: bool = True, **kwds: ArrayLike) -> None: ...
 def options(
     *,
     level: int | None = None,

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 use crate::chunk::ChunkError;
 use crate::encode::EncodeError;
+use crate::pool::Panicked;
 use crate::write::Error;
 
 /// `OSError(errno, strerror[, filename])`, which Python turns into the
@@ -44,4 +45,11 @@ pub fn write_error(e: Error, stopped: Option<PyErr>) -> PyErr {
         }
         (other, None) => PyRuntimeError::new_err(other.to_string()),
     }
+}
+
+/// The exception for a reading worker thread that died outside its job: a
+/// bug in fastnpz, reported like a failed write's worker panic rather than
+/// as a fallback, since the results the thread held are lost.
+pub fn worker_panic(p: Panicked) -> PyErr {
+    PyRuntimeError::new_err(Error::from(p).to_string())
 }

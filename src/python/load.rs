@@ -196,7 +196,8 @@ impl Reader {
     ) -> PyResult<Batch> {
         let members = with_source(py, self.file.as_ref(), buffer.as_ref(), |source| {
             self.archive.prepare(source, &indices, threads)
-        })?;
+        })?
+        .map_err(super::errors::worker_panic)?;
         Ok(Batch { members })
     }
 

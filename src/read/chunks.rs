@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use super::{Archive, NpyMember};
 use crate::chunk::CHUNK_SIZE;
 use crate::inflate::markers;
-use crate::pool::parallel_map;
+use crate::pool::{parallel_map, Panicked};
 use crate::source::Source;
 
 /// Compressed bytes scanned per marker-search task.
@@ -24,7 +24,7 @@ impl Archive {
         large: &[(usize, &NpyMember, &mut [u8])],
         threads: usize,
         stop: &AtomicBool,
-    ) -> Vec<Option<Vec<Range<u64>>>> {
+    ) -> Result<Vec<Option<Vec<Range<u64>>>>, Panicked> {
         // Cheap test first: a chunked stream has a marker within its first
         // chunk's compressed size; numpy's single stream almost never does.
         let candidates: Vec<bool> = parallel_map(
@@ -43,7 +43,7 @@ impl Archive {
                 // One marker is all this test needs to see.
                 matches!(markers::scan(source, m.data.start..end, 0), Ok(None))
             },
-        )
+        )?
         .into_iter()
         .map(|r| r.unwrap_or(false))
         .collect();
@@ -85,7 +85,7 @@ impl Archive {
                     Some(ends)
                 })
             },
-        );
+        )?;
         let mut ends: Vec<Option<Vec<u64>>> =
             candidates.iter().map(|&c| c.then(Vec::new)).collect();
         for ((i, _), r) in segments.iter().zip(found) {
@@ -98,7 +98,8 @@ impl Archive {
                 _ => ends[*i] = None,
             }
         }
-        ends.into_iter()
+        Ok(ends
+            .into_iter()
             .zip(large)
             .map(|(e, (_, m, _))| {
                 let mut e = e?;
@@ -106,7 +107,7 @@ impl Archive {
                 e.dedup();
                 markers::chunk_ranges(m.data.clone(), m.len, &e)
             })
-            .collect()
+            .collect())
     }
 }
 

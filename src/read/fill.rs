@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use super::watch::{watched, Control, Interrupted};
 use super::{Archive, NpyMember};
 use crate::inflate::DecodeError;
-use crate::pool::WorkerGrant;
+use crate::pool::{Panicked, WorkerGrant};
 use crate::source::Source;
 
 /// A large member's place among the jobs, the member, and its body.
@@ -58,14 +58,16 @@ impl Archive {
             &control.stop,
         );
         match outcome {
-            Some(Ok(outcome)) => {
+            Some(Ok(Ok(outcome))) => {
                 for (j, r) in places.into_iter().zip(outcome) {
                     results[j] = r;
                 }
                 tick(total, total)?;
             }
             Some(Err(Interrupted)) => return Err(Interrupted),
-            None => {
+            // A worker thread that died outside its task, or a panic here:
+            // the members are left to zipfile, as a corrupt one would be.
+            Some(Ok(Err(Panicked(_)))) | None => {
                 for j in places {
                     results[j] = Err(DecodeError::Corrupt("panic while inflating"));
                 }
@@ -83,14 +85,14 @@ impl Archive {
         mut large: Vec<Large<'_, '_>>,
         threads: usize,
         control: &Control,
-    ) -> Vec<Result<(), DecodeError>> {
-        let splits = self.find_chunks(source, &large, threads, &control.stop);
+    ) -> Result<Vec<Result<(), DecodeError>>, Panicked> {
+        let splits = self.find_chunks(source, &large, threads, &control.stop)?;
         let mut heads: Vec<Vec<u8>> = large
             .iter()
             .map(|(_, m, _)| vec![0u8; m.header.len()])
             .collect();
         // First try: split members chunk by chunk, the others whole.
-        let first = self.run_tasks(source, &mut large, &mut heads, &splits, threads, control);
+        let first = self.run_tasks(source, &mut large, &mut heads, &splits, threads, control)?;
         // Members whose chunks did not line up are inflated again, serially.
         let retry: Vec<Option<Vec<Range<u64>>>> = first
             .iter()
@@ -122,7 +124,7 @@ impl Archive {
                 &serial_only[..which.len()],
                 threads,
                 control,
-            );
+            )?;
             which.into_iter().zip(outcome).collect()
         } else {
             Vec::new()
@@ -131,6 +133,6 @@ impl Archive {
         for (i, r) in again {
             outcome[i] = r;
         }
-        outcome
+        Ok(outcome)
     }
 }

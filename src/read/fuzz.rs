@@ -49,7 +49,7 @@ fn read(bytes: &[u8]) -> Vec<Option<Vec<u8>>> {
         return Vec::new();
     };
     let indices: Vec<usize> = (0..archive.entries().len()).collect();
-    let prepared = archive.prepare(&source, &indices, 2);
+    let prepared = archive.prepare(&source, &indices, 2).unwrap();
     let mut bodies: Vec<Vec<u8>> = prepared
         .iter()
         .map(|p| match p {

@@ -11,7 +11,7 @@ use super::Archive;
 use crate::encode::crc32;
 use crate::inflate::DecodeError;
 use crate::npy::parse::{header_bytes, parse_header, NpyHeader, Unsupported as HeaderUnsupported};
-use crate::pool::{parallel_map, WorkerGrant};
+use crate::pool::{parallel_map, Panicked, WorkerGrant};
 use crate::source::Source;
 use crate::zip::directory::{data_range, DirEntry};
 
@@ -67,7 +67,12 @@ impl NpyMember {
 
 impl Archive {
     /// Prepare the members at `indices`, in parallel.
-    pub fn prepare(&self, source: &Source<'_>, indices: &[usize], threads: usize) -> Vec<Prepared> {
+    pub fn prepare(
+        &self,
+        source: &Source<'_>,
+        indices: &[usize],
+        threads: usize,
+    ) -> Result<Vec<Prepared>, Panicked> {
         // Many small members next to each other: one read for all of them,
         // not two (local header, data) per member.
         let held = self.prefetch(source, indices);
@@ -84,7 +89,7 @@ impl Archive {
             None => source,
         };
         let grant = WorkerGrant::acquire(threads.max(1).min(indices.len().max(1)));
-        parallel_map(
+        Ok(parallel_map(
             indices.len(),
             grant.threads(),
             Scratch::default,
@@ -92,10 +97,10 @@ impl Archive {
                 Some(entry) => self.prepare_one(source, indices[k], entry, scratch),
                 None => Prepared::Fallback("no such member".into()),
             },
-        )
+        )?
         .into_iter()
         .map(|r| r.unwrap_or_else(|p| Prepared::Fallback(format!("panic: {}", p.0))))
-        .collect()
+        .collect())
     }
 
     /// The bytes spanning the members at `indices`, when they are several,

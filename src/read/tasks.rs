@@ -12,7 +12,7 @@ use crate::chunk::CHUNK_SIZE;
 use crate::encode::{crc32, crc32_combine};
 use crate::inflate::libdeflate::{Decompressor, FINAL_EMPTY_BLOCK};
 use crate::inflate::{serial, DecodeError, Output};
-use crate::pool::parallel_map;
+use crate::pool::{parallel_map, Panicked};
 use crate::source::Source;
 
 impl Archive {
@@ -26,7 +26,7 @@ impl Archive {
         splits: &[Option<Vec<Range<u64>>>],
         threads: usize,
         control: &Control,
-    ) -> Vec<Result<(), DecodeError>> {
+    ) -> Result<Vec<Result<(), DecodeError>>, Panicked> {
         let mut tasks: Vec<Mutex<Option<Task<'_, '_>>>> = Vec::new();
         let mut owner = Vec::new();
         for (i, (((_, member, body), head), split)) in large
@@ -65,7 +65,7 @@ impl Archive {
                 Some(task) => task.run(source, scratch, control),
                 None => Err(DecodeError::Corrupt("task run twice")),
             },
-        );
+        )?;
         drop(tasks);
         let mut crcs: Vec<Result<u32, DecodeError>> = (0..large.len()).map(|_| Ok(0)).collect();
         for ((i, len), outcome) in owner.into_iter().zip(outcomes) {
@@ -81,7 +81,8 @@ impl Archive {
             };
             crcs[i] = combined;
         }
-        crcs.into_iter()
+        Ok(crcs
+            .into_iter()
             .zip(large.iter())
             .zip(heads.iter())
             .map(|((crc, (_, member, _)), head)| {
@@ -94,7 +95,7 @@ impl Archive {
                 }
                 Ok(())
             })
-            .collect()
+            .collect())
     }
 }
 

@@ -51,7 +51,7 @@ fn read_all(bytes: &[u8], threads: usize) -> Vec<Result<Vec<u8>, String>> {
     let source = Source::Memory(Span::from_slice(bytes));
     let archive = Archive::open(&source, false).unwrap();
     let indices: Vec<usize> = (0..archive.entries().len()).collect();
-    let prepared = archive.prepare(&source, &indices, threads);
+    let prepared = archive.prepare(&source, &indices, threads).unwrap();
     let mut bodies: Vec<Vec<u8>> = prepared
         .iter()
         .map(|p| match p {
@@ -128,13 +128,15 @@ fn only_fastnpz_chunked_streams_are_split() {
         let (bytes, _) = archive(std::slice::from_ref(&data), Compression::Deflated(6), chunk);
         let source = Source::Memory(Span::from_slice(&bytes));
         let archive = Archive::open(&source, false).unwrap();
-        let prepared = archive.prepare(&source, &[0], 1);
+        let prepared = archive.prepare(&source, &[0], 1).unwrap();
         let Prepared::Npy(m) = &prepared[0] else {
             panic!("not prepared")
         };
         let mut body = vec![0u8; m.body_len() as usize];
         let large = vec![(0, m, &mut body[..])];
-        let found = archive.find_chunks(&source, &large, 2, &AtomicBool::new(false));
+        let found = archive
+            .find_chunks(&source, &large, 2, &AtomicBool::new(false))
+            .unwrap();
         assert_eq!(
             found[0].as_ref().map(Vec::len),
             split.then_some(4),
@@ -295,7 +297,7 @@ fn marker_search_stops_once_there_are_more_markers_than_chunks() {
     let bytes = raw_zip(&[Raw::new(b"m.npy", &data, 0, len)]);
     let memory = Source::Memory(Span::from_slice(&bytes));
     let archive = Archive::open(&memory, true).unwrap();
-    let prepared = archive.prepare(&memory, &[0], 1);
+    let prepared = archive.prepare(&memory, &[0], 1).unwrap();
     let Prepared::Npy(m) = &prepared[0] else {
         panic!("not prepared: {prepared:?}")
     };
@@ -306,7 +308,10 @@ fn marker_search_stops_once_there_are_more_markers_than_chunks() {
         inner: &memory,
         reads: &reads,
     };
-    assert!(archive.find_chunks(&counted, &large, 2, &AtomicBool::new(false))[0].is_none());
+    assert!(archive
+        .find_chunks(&counted, &large, 2, &AtomicBool::new(false))
+        .unwrap()[0]
+        .is_none());
     assert!(
         reads.total() <= 4 << 20,
         "scanned {} bytes for markers",
@@ -344,7 +349,7 @@ fn a_small_member_with_a_long_stream_is_streamed_not_read_whole() {
         reads: &reads,
     };
     let archive = Archive::open(&counted, true).unwrap();
-    let prepared = archive.prepare(&counted, &[0], 1);
+    let prepared = archive.prepare(&counted, &[0], 1).unwrap();
     let Prepared::Npy(m) = &prepared[0] else {
         panic!("not prepared: {prepared:?}")
     };
@@ -382,7 +387,7 @@ fn sizes_and_offsets_near_the_top_of_u64_never_overflow() {
         let Ok(archive) = Archive::open(&source, true) else {
             continue;
         };
-        let prepared = archive.prepare(&source, &[0, 1], 2);
+        let prepared = archive.prepare(&source, &[0, 1], 2).unwrap();
         assert!(matches!(prepared[0], Prepared::Fallback(_)));
         assert!(matches!(prepared[1], Prepared::Npy(_)), "{prepared:?}");
         let _ = archive.data_end(&source, 0);
