@@ -13,6 +13,8 @@
 
 pub mod chunk;
 pub mod encode;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod inflate;
 pub mod member;
 pub mod npy;
