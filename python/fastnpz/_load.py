@@ -118,6 +118,25 @@ def _zipfile_refuses_overlap() -> bool:
 
 _ZIPFILE_REFUSES_OVERLAP = _zipfile_refuses_overlap()
 
+
+def _zipfile_checks_zip64_end() -> bool:
+    """Whether the running zipfile checks the zip64 end record against its
+    locator (CPython 3.13.x and 3.14: "Corrupt zip64 end of central
+    directory record"; 3.11's takes the record's fields as they are). Asked
+    of zipfile itself, on an empty archive whose zip64 end record gives a
+    wrong size for itself."""
+    record = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44 + 1, 45, 45, 0, 0, 0, 0, 0, 0)
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, 0, 1)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0, 0, 0, 0, 0)
+    try:
+        zipfile.ZipFile(io.BytesIO(record + locator + end)).close()
+    except zipfile.BadZipFile:
+        return True
+    return False
+
+
+_ZIPFILE_CHECKS_ZIP64_END = _zipfile_checks_zip64_end()
+
 #: numpy 2's NpzFile maps names with a dict; numpy 1.26 keeps a list.
 _FILES_IS_DICT = isinstance(_NumpyNpzFile(io.BytesIO(b"PK\x05\x06" + bytes(18)))._files, dict)
 _DTYPES: dict[str, numpy.dtype[Any]] = {}
@@ -464,9 +483,9 @@ def _open_reader(fid: Any) -> tuple[Any, bool]:
     try:
         if type(fid) is io.BytesIO:
             with _bytes_of(fid) as array:
-                return _fastnpz.Reader.open_buffer(array, _ZIPFILE_REFUSES_OVERLAP), True
+                return _fastnpz.Reader.open_buffer(array, _ZIPFILE_REFUSES_OVERLAP, _ZIPFILE_CHECKS_ZIP64_END), True
         if type(fid) in _FILE_TYPES and not fid.closed:
-            return _fastnpz.Reader.open_fd(os.dup(fid.fileno()), _ZIPFILE_REFUSES_OVERLAP), False
+            return _fastnpz.Reader.open_fd(os.dup(fid.fileno()), _ZIPFILE_REFUSES_OVERLAP, _ZIPFILE_CHECKS_ZIP64_END), False
     except (OSError, ValueError, BufferError, io.UnsupportedOperation):
         pass
     return None, False

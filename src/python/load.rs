@@ -25,8 +25,12 @@ pub struct Reader {
 }
 
 /// Read the directory, and the source's tail as it is now.
-fn open_archive(source: &Source<'_>, overlap_check: bool) -> Option<(Archive, u64, Vec<u8>)> {
-    let archive = Archive::open(source, overlap_check).ok()?;
+fn open_archive(
+    source: &Source<'_>,
+    overlap_check: bool,
+    zip64_check: bool,
+) -> Option<(Archive, u64, Vec<u8>)> {
+    let archive = Archive::open_with(source, overlap_check, zip64_check).ok()?;
     let start = archive.directory_start();
     let mut tail = vec![0u8; usize::try_from(source.size() - start).ok()?];
     source.read_exact_at(start, &mut tail).ok()?;
@@ -87,9 +91,16 @@ impl Reader {
     /// Read the central directory from file descriptor `fd`, which the
     /// reader takes over (the caller passes a duplicate, from `os.dup`).
     /// None when the archive is one zipfile should read. `overlap_check`:
-    /// whether the running zipfile refuses members that overlap the next.
+    /// whether the running zipfile refuses members that overlap the next;
+    /// `zip64_check`: whether it checks the zip64 end record.
     #[staticmethod]
-    fn open_fd(py: Python<'_>, fd: i32, overlap_check: bool) -> PyResult<Option<Reader>> {
+    #[pyo3(signature = (fd, overlap_check, zip64_check=false))]
+    fn open_fd(
+        py: Python<'_>,
+        fd: i32,
+        overlap_check: bool,
+        zip64_check: bool,
+    ) -> PyResult<Option<Reader>> {
         #[cfg(unix)]
         {
             use std::os::fd::FromRawFd;
@@ -101,7 +112,7 @@ impl Reader {
             // from here and closes it once.
             let file = unsafe { File::from_raw_fd(fd) };
             let opened = with_source(py, Some(&file), None, |source| {
-                open_archive(source, overlap_check)
+                open_archive(source, overlap_check, zip64_check)
             })?;
             Ok(opened.map(|(archive, size, tail)| Reader {
                 archive,
@@ -112,7 +123,7 @@ impl Reader {
         }
         #[cfg(not(unix))]
         {
-            let _ = (py, fd, overlap_check);
+            let _ = (py, fd, overlap_check, zip64_check);
             Ok(None)
         }
     }
@@ -120,13 +131,15 @@ impl Reader {
     /// Read the central directory from a uint8 array over an archive in
     /// memory (see `with_source`). None when zipfile should read it.
     #[staticmethod]
+    #[pyo3(signature = (buffer, overlap_check, zip64_check=false))]
     fn open_buffer(
         py: Python<'_>,
         buffer: Bound<'_, PyUntypedArray>,
         overlap_check: bool,
+        zip64_check: bool,
     ) -> PyResult<Option<Reader>> {
         let opened = with_source(py, None, Some(&buffer), |source| {
-            open_archive(source, overlap_check)
+            open_archive(source, overlap_check, zip64_check)
         })?;
         Ok(opened.map(|(archive, size, tail)| Reader {
             archive,

@@ -2,7 +2,7 @@
 //! file position after reading it or a member.
 
 use crate::source::Source;
-use crate::zip::directory::{data_range, read_directory, DirEntry, Directory, Unsupported};
+use crate::zip::directory::{data_range, read_directory_with, DirEntry, Directory, Unsupported};
 
 /// An archive opened for reading: its central directory. Each read is
 /// given the source again, so memory a caller lends need only stay lent
@@ -21,7 +21,17 @@ impl Archive {
     /// data runs into the next member's local header (CPython 3.12.2,
     /// 3.11.8 and later); such members are then left to it.
     pub fn open(source: &Source<'_>, overlap_check: bool) -> Result<Self, Unsupported> {
-        let directory = read_directory(source)?;
+        Self::open_with(source, overlap_check, false)
+    }
+
+    /// `open`, with `zip64_check`: whether the running zipfile checks the
+    /// zip64 end record (see `read_directory_with`).
+    pub fn open_with(
+        source: &Source<'_>,
+        overlap_check: bool,
+        zip64_check: bool,
+    ) -> Result<Self, Unsupported> {
+        let directory = read_directory_with(source, zip64_check)?;
         let data_limits = overlap_check.then(|| data_limits(&directory));
         Ok(Archive {
             directory,

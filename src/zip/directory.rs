@@ -98,8 +98,24 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(v)
 }
 
-/// Read the central directory of the archive in `source`.
+/// Read the central directory of the archive in `source`, as CPython 3.11's
+/// zipfile does.
 pub fn read_directory(source: &Source<'_>) -> Result<Directory, Unsupported> {
+    read_directory_with(source, false)
+}
+
+/// Read the central directory of the archive in `source`. `zip64_check`:
+/// check the zip64 end record as newer zipfiles do (CPython 3.13.x and
+/// 3.14 raise "Corrupt zip64 end of central directory record/locator"
+/// where 3.11's takes the record's fields as they are): the locator must
+/// not point past where the record is, the central directory must end
+/// where the record starts, and the record's size field must match; a
+/// record where the locator points, before extensible data, is the one
+/// used.
+pub fn read_directory_with(
+    source: &Source<'_>,
+    zip64_check: bool,
+) -> Result<Directory, Unsupported> {
     let len = source.size();
     if len < END_RECORD as u64 {
         return Err(Unsupported::Layout("shorter than an end record"));
@@ -131,11 +147,34 @@ pub fn read_directory(source: &Source<'_>) -> Result<Directory, Unsupported> {
                 .checked_sub((LOCATOR_64 + END_RECORD_64) as u64)
                 .ok_or(Unsupported::Layout("zip64 end record before the file"))?;
             let mut rec = [0u8; END_RECORD_64];
-            source.read_exact_at(at, &mut rec)?;
+            let mut rec_at = at;
+            let mut extra = 0u64;
+            if zip64_check {
+                let located = u64_at(&loc, 8);
+                if located > at {
+                    return Err(Unsupported::Layout("corrupt zip64 locator"));
+                }
+                source.read_exact_at(located, &mut rec)?;
+                if rec[..4] == *b"PK\x06\x06" || located == at {
+                    rec_at = located;
+                    extra = at - located;
+                }
+            }
+            if rec_at == at {
+                source.read_exact_at(at, &mut rec)?;
+            }
             if rec[..4] != *b"PK\x06\x06" {
                 return Err(Unsupported::Layout(
                     "zip64 locator without a zip64 end record",
                 ));
+            }
+            if zip64_check {
+                let located = u64_at(&loc, 8);
+                let dir_end = u64_at(&rec, 48).checked_add(u64_at(&rec, 40));
+                let sized = u64_at(&rec, 4).checked_add(12) == Some(END_RECORD_64 as u64 + extra);
+                if dir_end != Some(located) || !sized {
+                    return Err(Unsupported::Layout("corrupt zip64 end record"));
+                }
             }
             disk = u16::try_from(u32_at(&rec, 16)).unwrap_or(u16::MAX);
             disk_start = u16::try_from(u32_at(&rec, 20)).unwrap_or(u16::MAX);
@@ -143,7 +182,7 @@ pub fn read_directory(source: &Source<'_>) -> Result<Directory, Unsupported> {
             count = u64_at(&rec, 32);
             size = u64_at(&rec, 40);
             offset = u64_at(&rec, 48);
-            record_at = at;
+            record_at = at - extra;
         }
     }
     if disk != 0 || disk_start != 0 || this_disk != count {
@@ -363,6 +402,38 @@ mod tests {
         )
         .unwrap();
         sink.0
+    }
+
+    /// An empty zip64 archive: end record, locator, end record; the zip64
+    /// record's size field says `size` and the locator points at `located`.
+    fn empty_zip64(size: u64, located: u64) -> Vec<u8> {
+        let mut out = b"PK\x06\x06".to_vec();
+        out.extend_from_slice(&size.to_le_bytes());
+        out.extend_from_slice(&[45, 0, 45, 0]);
+        out.extend_from_slice(&[0; 8 + 32]);
+        out.extend_from_slice(b"PK\x06\x07\0\0\0\0");
+        out.extend_from_slice(&located.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(b"PK\x05\x06");
+        out.extend_from_slice(&[0; 18]);
+        out
+    }
+
+    #[test]
+    fn the_zip64_end_record_is_checked_as_newer_zipfiles_check_it() {
+        let read = |bytes: &[u8], check: bool| {
+            read_directory_with(&Source::Memory(Span::from_slice(bytes)), check).is_ok()
+        };
+        // As written: both rules accept it.
+        let good = empty_zip64(44, 0);
+        assert!(read(&good, false) && read(&good, true));
+        // Its size field one too large (CPython 3.13.18 and 3.14.10 raise
+        // "Corrupt zip64 end of central directory record"; 3.11 reads it).
+        let sized = empty_zip64(45, 0);
+        assert!(read(&sized, false) && !read(&sized, true));
+        // The locator pointing past the record ("... locator").
+        let past = empty_zip64(44, 1);
+        assert!(read(&past, false) && !read(&past, true));
     }
 
     #[test]
