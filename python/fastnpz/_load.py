@@ -485,7 +485,8 @@ def _open_reader(fid: Any) -> tuple[Any, bool]:
             with _bytes_of(fid) as array:
                 return _fastnpz.Reader.open_buffer(array, _ZIPFILE_REFUSES_OVERLAP, _ZIPFILE_CHECKS_ZIP64_END), True
         if type(fid) in _FILE_TYPES and not fid.closed:
-            return _fastnpz.Reader.open_fd(os.dup(fid.fileno()), _ZIPFILE_REFUSES_OVERLAP, _ZIPFILE_CHECKS_ZIP64_END), False
+            fd = os.dup(fid.fileno())
+            return _fastnpz.Reader.open_fd(fd, _ZIPFILE_REFUSES_OVERLAP, _ZIPFILE_CHECKS_ZIP64_END), False
     except (OSError, ValueError, BufferError, io.UnsupportedOperation):
         pass
     return None, False
