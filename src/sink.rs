@@ -26,6 +26,11 @@ impl FileSink {
         FileSink { file }
     }
 
+    /// Move the append position.
+    pub fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.file.seek(to)
+    }
+
     /// zipfile's seekability probe: `tell()`, then `seek(tell())`. Returns
     /// the start offset (0 when `tell()` fails) and whether seeking works;
     /// pipes and sockets cannot, which selects data descriptors.
@@ -87,6 +92,11 @@ impl<S: Sink> Buffered<S> {
     pub fn patch_through(mut self) -> Self {
         self.patch_through = true;
         self
+    }
+
+    /// The wrapped sink, still wrapped.
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// The wrapped sink.
@@ -163,6 +173,8 @@ pub struct PathTarget {
     file: File,
     /// (temporary path, final path) while the write is atomic.
     rename: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Never replace a file that appeared meanwhile (`open(path, "xb")`).
+    exclusive: bool,
 }
 
 impl PathTarget {
@@ -184,6 +196,7 @@ impl PathTarget {
                     Ok(PathTarget {
                         file,
                         rename: Some((temp, dest)),
+                        exclusive: false,
                     })
                 }
                 Err(_) => Self::in_place(path),
@@ -200,7 +213,36 @@ impl PathTarget {
             Ok(f) => f,
             Err(_) => options.read(false).open(path)?,
         };
-        Ok(PathTarget { file, rename: None })
+        Ok(PathTarget {
+            file,
+            rename: None,
+            exclusive: false,
+        })
+    }
+
+    /// Open a path that must not exist yet, as `open(path, "xb")` would,
+    /// through a temporary file that is linked into place at commit: a
+    /// file created there meanwhile makes the commit fail, and is kept.
+    pub fn create_new(path: &std::path::Path) -> io::Result<Self> {
+        match create_temp(path) {
+            Ok((temp, file)) => Ok(PathTarget {
+                file,
+                rename: Some((temp, path.to_path_buf())),
+                exclusive: true,
+            }),
+            Err(_) => {
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .open(path)?;
+                Ok(PathTarget {
+                    file,
+                    rename: None,
+                    exclusive: true,
+                })
+            }
+        }
     }
 
     /// The open file to write through.
@@ -211,6 +253,12 @@ impl PathTarget {
     /// Put the written file in place.
     pub fn commit(mut self) -> io::Result<()> {
         if let Some((temp, dest)) = self.rename.take() {
+            if self.exclusive {
+                // A hard link never replaces an existing file; rename would.
+                let linked = std::fs::hard_link(&temp, &dest);
+                let _ = std::fs::remove_file(&temp);
+                return linked;
+            }
             if let Err(e) = std::fs::rename(&temp, &dest) {
                 let _ = std::fs::remove_file(&temp);
                 return Err(e);

@@ -5,9 +5,11 @@ from typing import Any
 from . import testing as testing
 from ._load import NpzFile as NpzFile
 from ._load import load as load
+from ._writer import NpzWriter as NpzWriter
 
 __all__ = [
     "NpzFile",
+    "NpzWriter",
     "__version__",
     "get_options",
     "is_numpy_patched",

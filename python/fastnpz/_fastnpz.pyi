@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any, TypeAlias, final
 
-__all__ = ["CHUNK_SIZE", "Batch", "Reader", "write_file", "write_path"]
+__all__ = ["CHUNK_SIZE", "ArchiveWriter", "Batch", "Reader", "write_file", "write_path"]
 
 CHUNK_SIZE: int
 
@@ -22,6 +22,31 @@ def write_file(
     threads: int,
     progress: Callable[[int, int], object] | None = ...,
 ) -> int: ...
+
+_Prior: TypeAlias = tuple[bytes, int, int, bytes]
+
+@final
+class ArchiveWriter:
+    @staticmethod
+    def to_path(
+        path: str, mode: str, *, level: int, align: bool, threads: int, prior: _Prior | None = None
+    ) -> ArchiveWriter: ...
+    @staticmethod
+    def to_file(
+        file: Any,
+        *,
+        start: int | None,
+        seekable: bool,
+        level: int,
+        align: bool,
+        threads: int,
+        prior: _Prior | None = None,
+    ) -> ArchiveWriter: ...
+    def add(self, members: list[_Member], *, progress: Callable[[int, int], object] | None = None) -> None: ...
+    def close(self) -> int: ...
+    def abort(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
 
 @final
 class Batch:

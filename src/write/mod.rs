@@ -15,7 +15,7 @@ use crate::member::Member;
 use crate::pool::{ordered_map, WorkerGrant};
 pub use crate::pool::{usable_cores, Panicked};
 use crate::sink::Sink;
-use zip_writer::ZipWriter;
+pub use zip_writer::{Prior, ZipWriter, ALIGNMENT};
 
 /// Uncompressed bytes grouped into one job when members are small: enough to
 /// make thread hand-offs rare, few enough to keep every core busy to the end.
@@ -126,7 +126,22 @@ pub fn write_archive(
     options: &Options,
     tick: Tick<'_>,
 ) -> Result<u64, Error> {
-    let mut writer = ZipWriter::new(members, sink, start, options.compression);
+    let mut writer = ZipWriter::new(start, options.compression);
+    write_members(&mut writer, members, sink, options, tick)?;
+    writer.finish(sink)
+}
+
+/// Compress `members` and append them to the archive `writer` is building
+/// in `sink`. When this returns, nothing reads the members' memory any
+/// more. After a failure the writer is left inside a member and can only
+/// be abandoned.
+pub fn write_members(
+    writer: &mut ZipWriter,
+    members: &[Member<'_>],
+    sink: &mut dyn Sink,
+    options: &Options,
+    tick: Tick<'_>,
+) -> Result<(), Error> {
     let chunk_size = options.chunk_size.max(1);
     let chunks = plan(members, chunk_size);
     let jobs = group(&chunks, JOB_BYTES.min(chunk_size));
@@ -145,7 +160,7 @@ pub fn write_archive(
         let mut consume = |j: usize, r: Result<Vec<Compressed>, ChunkError>| -> Result<(), Error> {
             for (chunk, c) in chunks[jobs[j].clone()].iter().zip(r.map_err(Error::Chunk)?) {
                 done.set(done.get() + c.len);
-                writer.chunk(chunk, c)?;
+                writer.chunk(sink, members, chunk, c)?;
             }
             Ok(())
         };
@@ -162,7 +177,7 @@ pub fn write_archive(
         )?;
     }
     tick(total, total)?;
-    writer.finish()
+    Ok(())
 }
 
 /// Group consecutive chunks into jobs of about `target` uncompressed bytes,
