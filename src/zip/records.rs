@@ -276,6 +276,18 @@ mod tests {
     }
 
     #[test]
+    fn padded_local_headers_end_in_an_alignment_record() {
+        let e = entry(0, 10);
+        assert_eq!(local_header_padded(&e, 0), local_header(&e));
+        let h = local_header_padded(&e, 9);
+        assert_eq!(h.len(), local_header_len(5, 9));
+        assert_eq!(u16::from_le_bytes([h[28], h[29]]), 20 + 9);
+        let rec = &h[30 + 5 + 20..];
+        assert_eq!(rec[..6], [0x35, 0xD9, 5, 0, 64, 0]);
+        assert!(rec[6..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
     fn descriptor_mode_zeroes_local_header_sizes() {
         let mut e = entry(0, 77);
         e.flags = FLAG_DATA_DESCRIPTOR;
