@@ -13,6 +13,15 @@ pub trait Sink {
     fn patch(&mut self, pos: u64, buf: &[u8]) -> io::Result<()>;
     /// Push everything written so far to the underlying output.
     fn flush(&mut self) -> io::Result<()>;
+    /// Forget everything from absolute offset `pos` on: the next byte
+    /// appended lands at `pos` (only called when seekable). Outputs that
+    /// cannot cut themselves short refuse.
+    fn rewind(&mut self, _pos: u64) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this output cannot take back what was written",
+        ))
+    }
 }
 
 /// A file opened by path.
@@ -57,6 +66,11 @@ impl Sink for FileSink {
 
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
+    }
+
+    fn rewind(&mut self, pos: u64) -> io::Result<()> {
+        self.file.set_len(pos)?;
+        self.file.seek(SeekFrom::Start(pos)).map(drop)
     }
 }
 
@@ -154,6 +168,21 @@ impl<S: Sink> Sink for Buffered<S> {
     fn flush(&mut self) -> io::Result<()> {
         self.drain()?;
         self.inner.flush()
+    }
+
+    fn rewind(&mut self, pos: u64) -> io::Result<()> {
+        if pos >= self.buf_start {
+            let keep = usize::try_from(pos - self.buf_start).map_err(io::Error::other)?;
+            if keep > self.buf.len() {
+                return Err(io::Error::other("rewind beyond written data"));
+            }
+            self.buf.truncate(keep);
+            return Ok(());
+        }
+        self.buf.clear();
+        self.inner.rewind(pos)?;
+        self.buf_start = pos;
+        Ok(())
     }
 }
 
@@ -384,6 +413,12 @@ pub(crate) mod testing {
         }
 
         fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn rewind(&mut self, pos: u64) -> io::Result<()> {
+            let at = usize::try_from(pos).map_err(io::Error::other)?;
+            self.0.truncate(at);
             Ok(())
         }
     }

@@ -9,20 +9,25 @@ parallel, zip records, sink); only the central directory waits for
 from __future__ import annotations
 
 import errno
+import math
+import operator
 import os
 import struct
 import zipfile
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
+import numpy as np
+from numpy.lib import format as npformat
+
 from . import _fastnpz
 from ._options import current_level, current_threads, make_progress, usable_cores
-from ._savez import _file_start, _member, _zip_name
+from ._savez import _HAS_LEGACY_FLAG, _file_start, _member, _Parts, _write_array_header, _zip_name
 
 if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations stay strings at runtime
     from typing_extensions import Self
 
-__all__ = ["NpzWriter"]
+__all__ = ["NpzStream", "NpzWriter"]
 
 _END = b"PK\x05\x06"
 _LOCATOR64 = b"PK\x06\x07"
@@ -160,6 +165,7 @@ class NpzWriter:
         self._seen: set[str] = set()
         self._writer: Any = None
         self._append_end: int | None = None
+        self._streaming = False
         target: Any = file
         if not hasattr(target, "write"):
             target = os.fspath(target)
@@ -241,6 +247,8 @@ class NpzWriter:
             raise TypeError(f"member names must be str, not {type(name).__name__}")
         if self._writer.closed:
             raise ValueError("I/O operation on closed NpzWriter")
+        if self._streaming:
+            raise ValueError("a stream is open: end it before writing another member")
         zip_name = _zip_name(name)[0]
         if zip_name in self._seen:
             raise ValueError(f"{zip_name!r} is already in the archive")
@@ -248,6 +256,74 @@ class NpzWriter:
         self._writer.add([member], progress=make_progress())
         self._seen.add(zip_name)
         self._zip_names.append(zip_name)
+
+    def stream(self, name: str, shape: Any, dtype: Any, fortran_order: bool = False) -> NpzStream:
+        """Add one member whose data arrives in blocks, for arrays larger
+        than memory.
+
+        Use it as a context manager: the member is complete when the block
+        ends without an exception; if it raises, the member is taken back
+        (on seekable outputs) and not added.
+
+        Parameters
+        ----------
+        name : str
+            The member's name, as for :meth:`write`.
+        shape : int or tuple of int
+            The full array's shape.
+        dtype : data-type
+            Any dtype numpy writes a ``.npy`` header for without pickling.
+        fortran_order : bool, optional
+            Whether the blocks' bytes are in Fortran order. Default False.
+
+        Returns
+        -------
+        NpzStream
+            Takes the blocks through :meth:`NpzStream.write`.
+
+        Raises
+        ------
+        ValueError
+            The name is already in the archive, the dtype needs pickling,
+            another stream is open, or (at the end of the block) the bytes
+            written are not ``prod(shape) * dtype.itemsize``.
+
+        Examples
+        --------
+        >>> import numpy as np, fastnpz
+        >>> with fastnpz.NpzWriter("big.npz") as w:
+        ...     with w.stream("field", (4, 1000), np.float64) as s:
+        ...         for row in range(4):
+        ...             s.write(np.full(1000, row, dtype=np.float64))
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"member names must be str, not {type(name).__name__}")
+        if self._writer.closed:
+            raise ValueError("I/O operation on closed NpzWriter")
+        dt = np.dtype(dtype)
+        if dt.hasobject or (_HAS_LEGACY_FLAG and not type(dt)._legacy):
+            raise ValueError(f"dtype {dt} needs pickling and cannot be streamed")
+        try:
+            dims = tuple(operator.index(n) for n in shape)
+        except TypeError:
+            dims = (operator.index(shape),)
+        if any(n < 0 for n in dims):
+            raise ValueError(f"negative dimensions are not allowed: {dims}")
+        zip_name, encoded, utf8 = _zip_name(name)
+        if zip_name in self._seen:
+            raise ValueError(f"{zip_name!r} is already in the archive")
+        parts = _Parts()
+        header = {"descr": npformat.dtype_to_descr(dt), "fortran_order": bool(fortran_order), "shape": dims}
+        _write_array_header(parts, header, None)
+        self._writer.stream_begin(encoded, utf8, b"".join(parts.parts))
+        self._streaming = True
+        return NpzStream(self, zip_name, dt, math.prod(dims) * dt.itemsize, bool(fortran_order))
+
+    def _stream_done(self, zip_name: str | None) -> None:
+        self._streaming = False
+        if zip_name is not None:
+            self._seen.add(zip_name)
+            self._zip_names.append(zip_name)
 
     def close(self) -> None:
         """Write the central directory and put the archive in place. Does
@@ -282,3 +358,79 @@ class NpzWriter:
             self.close()
         else:
             self.abort()
+
+
+class NpzStream:
+    """One member being written block by block; made by
+    :meth:`NpzWriter.stream`.
+
+    Attributes
+    ----------
+    nbytes : int
+        The member's data size, ``prod(shape) * dtype.itemsize``.
+    written : int
+        Bytes written so far.
+    """
+
+    def __init__(self, writer: NpzWriter, zip_name: str, dtype: np.dtype[Any], nbytes: int, fortran: bool) -> None:
+        self._owner = writer
+        self._zip_name = zip_name
+        self._dtype = dtype
+        self._fortran = fortran
+        self.nbytes = nbytes
+        self.written = 0
+        self._open = True
+
+    def write(self, block: Any) -> None:
+        """Continue the member with the bytes of ``block``.
+
+        Parameters
+        ----------
+        block : bytes-like or numpy.ndarray
+            A bytes-like object contributes its bytes as they are. An array
+            must have the stream's dtype; it contributes its elements in the
+            member's order (C, or Fortran with ``fortran_order=True``), so a
+            block of whole rows (columns) continues a C (Fortran) member.
+            The block is copied before this returns.
+
+        Raises
+        ------
+        ValueError
+            The block would run past the member's size (nothing of it is
+            written), or its dtype differs from the stream's.
+        """
+        if not self._open:
+            raise ValueError("the stream is closed")
+        if isinstance(block, np.ndarray):
+            if block.dtype != self._dtype:
+                raise ValueError(f"block dtype {block.dtype} differs from the stream's {self._dtype}")
+            flat = np.ravel(block, order="F" if self._fortran else "C")
+            if not flat.flags.c_contiguous:
+                flat = np.ascontiguousarray(flat)
+            view = flat.view(np.uint8)
+        else:
+            view = np.frombuffer(block, dtype=np.uint8)
+        n = view.nbytes
+        if self.written + n > self.nbytes:
+            raise ValueError(
+                f"the stream holds {self.nbytes} bytes; this block would bring it to {self.written + n}"
+            )
+        self._owner._writer.stream_write(view)
+        self.written += n
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._open = False
+        if exc_type is not None or self.written != self.nbytes:
+            self._owner._stream_done(None)
+            self._owner._writer.stream_abort()
+        if exc_type is not None:
+            return
+        if self.written != self.nbytes:
+            raise ValueError(f"the stream got {self.written} bytes of {self.nbytes}; the member was not added")
+        self._owner._writer.stream_end()
+        self._owner._stream_done(self._zip_name)

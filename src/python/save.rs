@@ -94,11 +94,26 @@ where
             data,
         });
     }
+    let result = ticking(py, progress, |tick| body(&borrowed, sink, &options, tick));
+    drop(borrowed);
+    drop(payloads);
+    drop(pins);
+    result
+}
+
+/// Run `f` with the GIL released, giving it a tick that checks for signals
+/// and reports progress from the calling thread every 50 ms (and once more
+/// when everything is done). Returns what `f` returns, or the exception to
+/// raise: the tick's own (KeyboardInterrupt, the callback's) when it stopped
+/// the write.
+pub(super) fn ticking<R, F>(py: Python<'_>, progress: Option<Py<PyAny>>, f: F) -> PyResult<R>
+where
+    R: Send,
+    F: FnOnce(write::Tick<'_>) -> Result<R, write::Error> + Send,
+{
     let mut stopped: Option<PyErr> = None;
     let result = py.detach(|| {
         let mut last_check = Instant::now();
-        // Signals and the progress callback, from this (the calling)
-        // thread: every 50 ms, and once more when everything is done.
         let mut tick = |done: u64, total: u64| -> Result<(), Stop> {
             if done < total && last_check.elapsed() < SIGNAL_INTERVAL {
                 return Ok(());
@@ -116,11 +131,8 @@ where
                 Stop
             })
         };
-        body(&borrowed, sink, &options, &mut tick)
+        f(&mut tick)
     });
-    drop(borrowed);
-    drop(payloads);
-    drop(pins);
     result.map_err(|e| write_error(e, stopped.take()))
 }
 

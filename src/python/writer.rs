@@ -4,17 +4,21 @@
 
 use std::fs::File;
 
+use numpy::PyReadonlyArray1;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use super::errors::os_error;
 use super::file_sink::PyFileSink;
-use super::save::{compression, run, MemberArg};
+use super::save::{compression, run, ticking, MemberArg};
 use crate::sink::{Buffered, FileSink, PathTarget, Sink};
-use crate::write::{self, Prior, Start, ZipWriter};
+use crate::write::{self, MemberStream, Prior, Start, ZipWriter};
 
 /// Coalesce writes to this size before handing them to the output.
 const WRITE_BUFFER: usize = 1 << 20;
+/// Chunks a stream buffers per worker thread before compressing them: two
+/// keep every thread busy on one batch while memory stays at a few chunks.
+const STREAM_CHUNKS_PER_THREAD: usize = 2;
 
 /// An existing archive's directory, as the Python layer read it: the raw
 /// central records, their count, the bytes before the archive (zipfile's
@@ -44,6 +48,8 @@ pub struct ArchiveWriter {
     /// A write failed after bytes reached the output: the archive can only
     /// be abandoned.
     broken: bool,
+    /// The member `NpzWriter.stream` is writing.
+    stream: Option<MemberStream>,
 }
 
 fn prior(arg: Option<PriorArg>) -> Prior {
@@ -81,7 +87,50 @@ impl ArchiveWriter {
             level,
             threads: threads.max(1),
             broken: false,
+            stream: None,
         }
+    }
+}
+
+impl ArchiveWriter {
+    fn options(&self) -> PyResult<write::Options> {
+        Ok(write::Options {
+            compression: compression(self.level)?,
+            threads: self.threads,
+            ..write::Options::default()
+        })
+    }
+
+    /// Compress the open stream's buffer with the GIL released: its whole
+    /// chunks, or everything when `last`.
+    fn flush_stream(&mut self, py: Python<'_>, last: bool) -> PyResult<()> {
+        if self.broken {
+            return Err(broken());
+        }
+        let options = self.options()?;
+        let stream = self
+            .stream
+            .as_mut()
+            .ok_or_else(|| PyValueError::new_err("no stream is open"))?;
+        let zip = &mut self.zip;
+        let result = match self.out.as_mut().ok_or_else(closed)? {
+            Out::Path { sink, .. } => ticking(py, None, |tick| {
+                stream.flush(zip, sink, &options, tick, last)
+            }),
+            Out::File { sink } => {
+                let r = ticking(py, None, |tick| {
+                    stream.flush(zip, sink, &options, tick, last)
+                });
+                match (r, sink.inner_mut().take_error()) {
+                    (Err(_), Some(file_error)) => Err(file_error),
+                    (r, _) => r,
+                }
+            }
+        };
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
     }
 }
 
@@ -243,9 +292,85 @@ impl ArchiveWriter {
         result.map(drop)
     }
 
+    /// Start a member whose `.npy` stream (`header`, then data) arrives
+    /// through `stream_write`.
+    fn stream_begin(&mut self, name: Vec<u8>, utf8: bool, header: Vec<u8>) -> PyResult<()> {
+        if self.broken {
+            return Err(broken());
+        }
+        if self.out.is_none() {
+            return Err(closed());
+        }
+        if self.stream.is_some() {
+            return Err(PyValueError::new_err("a stream is already open"));
+        }
+        let options = self.options()?;
+        self.stream = Some(MemberStream::new(
+            name,
+            utf8,
+            &header,
+            STREAM_CHUNKS_PER_THREAD * self.threads,
+            &options,
+        ));
+        Ok(())
+    }
+
+    /// Continue the open stream with the bytes of `data` (a contiguous
+    /// uint8 array). They are copied before this returns.
+    fn stream_write(&mut self, py: Python<'_>, data: PyReadonlyArray1<'_, u8>) -> PyResult<()> {
+        // Copied with the GIL held and the array borrowed read-only, so
+        // nothing changes the block meanwhile; the copy is what gets
+        // compressed, in batches, after this returns.
+        let mut rest = data
+            .as_slice()
+            .map_err(|_| PyValueError::new_err("stream blocks must be contiguous"))?;
+        while !rest.is_empty() {
+            let stream = self
+                .stream
+                .as_mut()
+                .ok_or_else(|| PyValueError::new_err("no stream is open"))?;
+            let take = stream.room().min(rest.len());
+            let (piece, tail) = rest.split_at(take);
+            stream.push(piece);
+            rest = tail;
+            if stream.room() == 0 {
+                self.flush_stream(py, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// End the open stream: compress what is buffered and finish the
+    /// member.
+    fn stream_end(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.flush_stream(py, true)?;
+        self.stream = None;
+        Ok(())
+    }
+
+    /// Drop the open stream and take back what it wrote, as if it had never
+    /// started.
+    fn stream_abort(&mut self) -> PyResult<()> {
+        if self.stream.take().is_none() || self.broken {
+            return Ok(());
+        }
+        let result = match self.out.as_mut().ok_or_else(closed)? {
+            Out::Path { sink, .. } => self.zip.rewind(sink),
+            Out::File { sink } => self.zip.rewind(sink),
+        };
+        if let Err(e) = result {
+            self.broken = true;
+            return Err(super::errors::write_error(e, None));
+        }
+        Ok(())
+    }
+
     /// Write the central directory and put the archive in place. Returns
     /// the bytes written.
     fn close(&mut self) -> PyResult<u64> {
+        if self.stream.is_some() {
+            self.stream_abort()?;
+        }
         if self.broken {
             self.abort()?;
             return Err(broken());

@@ -168,6 +168,25 @@ impl ZipWriter {
         Ok(())
     }
 
+    /// Take back the member being written, as if it had never started:
+    /// the output is cut back to its local header. Only seekable outputs
+    /// can; on failure the archive can only be abandoned.
+    pub fn rewind(&mut self, sink: &mut dyn Sink) -> Result<(), Error> {
+        let Some((entry, _)) = self.current.take() else {
+            return Ok(());
+        };
+        if !self.seekable {
+            self.current = Some((entry, 0));
+            return Err(Error::Sink(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "an unseekable output cannot take back a member",
+            )));
+        }
+        sink.rewind(entry.header_offset).map_err(Error::Sink)?;
+        self.pos = entry.header_offset;
+        Ok(())
+    }
+
     /// Whether a member was left half written (a failed or stopped write).
     pub fn inside_member(&self) -> bool {
         self.current.is_some()
