@@ -105,6 +105,15 @@ def test_append_twice_and_to_a_missing_path(tmp_path):
     assert _contents(path) == _contents(tmp_path / "ref.npz")
 
 
+def test_appending_nothing_changes_nothing(tmp_path):
+    path = tmp_path / "n.npz"
+    np.savez_compressed(path, **OLD)
+    old = path.read_bytes()
+    with fastnpz.NpzWriter(path, "a") as w:
+        assert w.names == ["a", "b"]
+    assert path.read_bytes() == old
+
+
 def test_existing_name_raises(tmp_path):
     path = tmp_path / "e.npz"
     np.savez_compressed(path, **OLD)

@@ -166,6 +166,8 @@ class NpzWriter:
         self._writer: Any = None
         self._append_end: int | None = None
         self._streaming = False
+        self._appending = False
+        self._added = 0
         target: Any = file
         if not hasattr(target, "write"):
             target = os.fspath(target)
@@ -187,6 +189,7 @@ class NpzWriter:
                     mode = "x"
                 else:
                     self._existing(names)
+                    self._appending = True
             if mode == "x" and os.path.lexists(path):
                 raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path)
             self._writer = _fastnpz.ArchiveWriter.to_path(
@@ -197,6 +200,7 @@ class NpzWriter:
         if mode == "a":
             prior, names, end = _prior(target)
             self._existing(names)
+            self._appending = True
             self._append_end = end
             target.seek(end)
             self._writer = _fastnpz.ArchiveWriter.to_file(
@@ -256,6 +260,7 @@ class NpzWriter:
         self._writer.add([member], progress=make_progress())
         self._seen.add(zip_name)
         self._zip_names.append(zip_name)
+        self._added += 1
 
     def stream(self, name: str, shape: Any, dtype: Any, fortran_order: bool = False) -> NpzStream:
         """Add one member whose data arrives in blocks, for arrays larger
@@ -324,11 +329,16 @@ class NpzWriter:
         if zip_name is not None:
             self._seen.add(zip_name)
             self._zip_names.append(zip_name)
+            self._added += 1
 
     def close(self) -> None:
         """Write the central directory and put the archive in place. Does
         nothing when already closed."""
         if not self._writer.closed:
+            if self._appending and not self._added:
+                # Nothing to add: the archive stays exactly as it was.
+                self._abandon()
+                return
             try:
                 self._writer.close()
             except BaseException:
