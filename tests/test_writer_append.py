@@ -223,6 +223,23 @@ def test_ctrl_c_mid_append_leaves_archive_identical(tmp_path, python_handles_sig
     assert path.read_bytes() == old
 
 
+def test_ctrl_c_mid_stream_append_leaves_archive_identical(tmp_path, python_handles_sigint):
+    path = tmp_path / "s.npz"
+    np.savez(path, **OLD)
+    old = path.read_bytes()
+    block = np.random.default_rng(4).integers(0, 4, 2_000_000, dtype=np.int64)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt), fastnpz.options(level=9, threads=2):
+            with fastnpz.NpzWriter(path, "a") as w, w.stream("s", (200_000_000,), np.int64) as s:
+                for _ in range(100):
+                    s.write(block)
+    finally:
+        timer.cancel()
+    assert path.read_bytes() == old
+
+
 def test_full_disk_mid_append_leaves_archive_identical(tmp_path):
     # RLIMIT_FSIZE makes writes past the limit fail (EFBIG) as a full disk
     # would fail them (ENOSPC), in a child process.
