@@ -114,6 +114,26 @@ def test_appending_nothing_changes_nothing(tmp_path):
     assert path.read_bytes() == old
 
 
+def test_archive_changed_after_its_directory_was_read_is_left_alone(tmp_path, monkeypatch):
+    import fastnpz._writer as writer
+
+    path = tmp_path / "r.npz"
+    np.savez_compressed(path, **OLD)
+    old = path.read_bytes()
+    real = writer._prior
+
+    def racing(f):
+        prior, names, size = real(f)
+        with open(path, "ab") as g:  # another process appends meanwhile
+            g.write(b"more")
+        return prior, names, size
+
+    monkeypatch.setattr(writer, "_prior", racing)
+    with pytest.raises(ValueError, match="changed"):
+        fastnpz.NpzWriter(path, "a")
+    assert path.read_bytes() == old + b"more"
+
+
 def test_existing_name_raises(tmp_path):
     path = tmp_path / "e.npz"
     np.savez_compressed(path, **OLD)

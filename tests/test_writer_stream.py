@@ -218,3 +218,29 @@ def test_streaming_memory_is_bounded(tmp_path):
 def test_streaming_one_gib_raises_peak_rss_by_at_most_96_mib(tmp_path):
     grew = _stream_rss(tmp_path, 1 << 30)
     assert grew <= 96 << 20, f"peak RSS grew by {grew >> 20} MiB"
+
+
+@pytest.mark.large
+def test_streaming_an_8_gib_member_makes_a_zip64_archive_np_load_reads(tmp_path):
+    """8 GiB from 64 MiB blocks (a ramp, so the member is not all zeros):
+    sizes past 4 GiB go into zip64 extras, and np.load reads the member."""
+    import shutil
+
+    if shutil.disk_usage(tmp_path).free < 4 << 30:
+        pytest.skip("needs ~4 GiB of free disk")
+    n = (8 << 30) // 8
+    block = np.arange(8 << 20, dtype=np.int64)
+    path = tmp_path / "big.npz"
+    with fastnpz.options(level=1), fastnpz.NpzWriter(path) as w:
+        with w.stream("big", (n,), np.int64) as s:
+            for k in range(n // block.size):
+                s.write(block + k * block.size)
+        w.write("after", np.arange(3))
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("big.npy")
+        assert info.file_size == n * 8 + 128 and info.file_size > 4 << 30
+    with np.load(path) as f:
+        assert np.array_equal(f["after"], np.arange(3))
+        big = f["big"]
+        assert big.shape == (n,) and big[0] == 0 and big[-1] == n - 1
+        assert (np.diff(big[:: 1 << 20]) == 1 << 20).all()

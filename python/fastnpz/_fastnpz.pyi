@@ -29,7 +29,14 @@ _Prior: TypeAlias = tuple[bytes, int, int, bytes]
 class ArchiveWriter:
     @staticmethod
     def to_path(
-        path: str, mode: str, *, level: int, align: bool, threads: int, prior: _Prior | None = None
+        path: str,
+        mode: str,
+        *,
+        level: int,
+        align: bool,
+        threads: int,
+        prior: _Prior | None = None,
+        size: int | None = None,
     ) -> ArchiveWriter: ...
     @staticmethod
     def to_file(

@@ -181,10 +181,11 @@ class NpzWriter:
             if isinstance(path, str) and "\x00" in path:
                 raise ValueError("embedded null byte")
             prior = None
+            size = None
             if mode == "a":
                 try:
                     with open(path, "rb") as f:
-                        prior, names, _ = _prior(f)
+                        prior, names, size = _prior(f)
                 except FileNotFoundError:
                     mode = "x"
                 else:
@@ -193,7 +194,7 @@ class NpzWriter:
             if mode == "x" and os.path.lexists(path):
                 raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path)
             self._writer = _fastnpz.ArchiveWriter.to_path(
-                path, mode, level=level, align=align, threads=threads, prior=prior
+                path, mode, level=level, align=align, threads=threads, prior=prior, size=size
             )
             return
         self._file = target

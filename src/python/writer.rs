@@ -139,8 +139,11 @@ impl ArchiveWriter {
     /// Write to `path`: mode "w" replaces it atomically at close, "x"
     /// creates it at close and fails if it exists by then, "a" continues
     /// the archive there after its last byte (`prior` describes it).
+    /// `size` is the archive's length when `prior` was read ("a"): a file
+    /// of another length changed meanwhile and is left alone.
     #[staticmethod]
-    #[pyo3(signature = (path, mode, *, level, align, threads, prior=None))]
+    #[pyo3(signature = (path, mode, *, level, align, threads, prior=None, size=None))]
+    #[allow(clippy::too_many_arguments)]
     fn to_path(
         path: Bound<'_, PyAny>,
         mode: &str,
@@ -148,6 +151,7 @@ impl ArchiveWriter {
         align: bool,
         threads: usize,
         prior: Option<PriorArg>,
+        size: Option<u64>,
     ) -> PyResult<Self> {
         compression(level)?;
         let file_path: std::path::PathBuf = path.extract()?;
@@ -169,6 +173,11 @@ impl ArchiveWriter {
                     .open(&file_path)
                     .map_err(err)?;
                 let len = file.metadata().map_err(err)?.len();
+                if size.is_some_and(|s| s != len) {
+                    return Err(PyValueError::new_err(
+                        "the archive changed while it was being opened for appending",
+                    ));
+                }
                 let keep = file.try_clone().map_err(err)?;
                 (file, None, Some((keep, len)))
             }
