@@ -318,3 +318,42 @@ def test_zip64_archive(tmp_path):
     with zipfile.ZipFile(path) as z:
         assert z.testzip() is None
         assert z.getinfo("c.npy").header_offset > 1 << 32
+
+
+def test_recover_after_a_hard_kill_mid_append(tmp_path):
+    """SIGKILL while appending: the old archive is a prefix of the file,
+    unreadable until NpzWriter.recover cuts the partial member off."""
+    path = tmp_path / "k.npz"
+    np.savez_compressed(path, **OLD)
+    old = path.read_bytes()
+    assert fastnpz.NpzWriter.recover(path) == 0
+    code = textwrap.dedent(f"""
+        import numpy as np, fastnpz
+        big = np.random.default_rng(0).random(40_000_000)
+        with fastnpz.options(threads=1), fastnpz.NpzWriter({str(path)!r}, "a") as w:
+            w.write("big", big)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 120
+        while os.path.getsize(path) < len(old) + (4 << 20) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        proc.kill()
+        proc.wait()
+    torn = path.read_bytes()
+    assert torn[: len(old)] == old and len(torn) > len(old) + (1 << 20)
+    with pytest.raises(zipfile.BadZipFile):
+        np.load(path)
+    assert fastnpz.NpzWriter.recover(path) == len(torn) - len(old)
+    assert path.read_bytes() == old
+    with np.load(path) as f:
+        assert f.files == ["a", "b"]
+
+
+def test_recover_refuses_a_file_with_no_archive(tmp_path):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(b"PK\x05\x06" + b"x" * 5000)
+    with pytest.raises(zipfile.BadZipFile):
+        fastnpz.NpzWriter.recover(path)
+    assert path.read_bytes() == b"PK\x05\x06" + b"x" * 5000

@@ -100,6 +100,76 @@ def _prior(f: Any) -> tuple[tuple[bytes, int, int, bytes], list[str], int]:
     return (directory, count, concat, comment), names, size
 
 
+class _Window:
+    """The first ``size`` bytes of a binary file, as a read-only file."""
+
+    def __init__(self, f: Any, size: int) -> None:
+        self._f = f
+        self._size = size
+        self._pos = 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        end = self._size if n is None or n < 0 else min(self._size, self._pos + n)
+        if end <= self._pos:
+            return b""
+        self._f.seek(self._pos)
+        data = bytes(self._f.read(end - self._pos))
+        self._pos += len(data)
+        return data
+
+
+def _recover(path: str | os.PathLike[str]) -> int:
+    """See :meth:`NpzWriter.recover`."""
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        try:
+            _prior(_Window(f, size))
+            return 0
+        except (zipfile.BadZipFile, struct.error, ValueError, OSError):
+            pass
+        step = 1 << 20
+        end = size
+        while end > 0:
+            start = max(0, end - step)
+            f.seek(start)
+            # Overlap by 3 bytes so a signature across windows is found.
+            window = f.read(min(size, end + 3) - start)
+            i = window.rfind(_END)
+            while i >= 0:
+                at = start + i
+                if at + 22 <= size:
+                    f.seek(at + 20)
+                    (comment_len,) = struct.unpack("<H", f.read(2))
+                    cut: int = at + 22 + comment_len
+                    if cut <= size:
+                        try:
+                            _prior(_Window(f, cut))
+                        except (zipfile.BadZipFile, struct.error, ValueError, OSError):
+                            pass
+                        else:
+                            break
+                i = window.rfind(_END, 0, i)
+            else:
+                end = start
+                continue
+            break
+        else:
+            raise zipfile.BadZipFile(f"no complete archive found in {os.fspath(path)!r}")
+    os.truncate(path, cut)
+    return int(size - cut)
+
+
 class NpzWriter:
     """Write an ``.npz`` archive one member at a time.
 
@@ -216,6 +286,33 @@ class NpzWriter:
     def _existing(self, names: list[str]) -> None:
         self._zip_names.extend(names)
         self._seen.update(names)
+
+    @staticmethod
+    def recover(path: str | os.PathLike[str]) -> int:
+        """Cut an archive back to its last complete state after a hard kill
+        (SIGKILL, power loss) during an append.
+
+        An append writes only after the archive's old end record, so the
+        old archive survives as a prefix of the file, followed by a partial
+        new member. This finds the last end record whose central directory
+        zipfile reads, and truncates the file just after it.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The archive.
+
+        Returns
+        -------
+        int
+            Bytes removed: 0 when the archive was already readable.
+
+        Raises
+        ------
+        zipfile.BadZipFile
+            No complete archive was found; the file is left as it was.
+        """
+        return _recover(path)
 
     @property
     def names(self) -> list[str]:
