@@ -228,3 +228,23 @@ def test_unzip_extracts_the_members(tmp_path):
     for name, data in _contents(target):
         r = subprocess.run(["unzip", "-p", str(target), name], capture_output=True, timeout=120)
         assert r.returncode == 0 and r.stdout == data
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_path_is_written_in_place_with_data_descriptors(tmp_path):
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    # A reader holds the pipe open (without blocking); the small archive
+    # fits in the pipe's buffer.
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        with fastnpz.NpzWriter(fifo) as w:
+            w.write("a", np.arange(1000))
+        got = os.read(fd, 1 << 16)
+    finally:
+        os.close(fd)
+    ref = io.BytesIO()
+    np.savez_compressed(ref, a=np.arange(1000))
+    assert _contents(io.BytesIO(got)) == _contents(io.BytesIO(ref.getvalue()))
+    with zipfile.ZipFile(io.BytesIO(got)) as z:
+        assert all(i.flag_bits & 0x08 for i in z.infolist())

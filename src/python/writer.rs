@@ -187,19 +187,21 @@ impl ArchiveWriter {
                 )))
             }
         };
-        let start = match &append {
-            Some((_, len)) => Start::Seekable(*len),
-            None => Start::Seekable(0),
-        };
         let mut file_sink = FileSink::new(file);
-        if let Some((_, len)) = &append {
+        let start = if let Some((_, len)) = &append {
             use std::io::SeekFrom;
             // Appending past the old end record keeps it, and the archive
             // it ends, valid until the new one is complete.
             file_sink.seek(SeekFrom::Start(*len)).map_err(err)?;
-        } else if !matches!(file_sink.position(), (0, true)) {
-            return Err(PyValueError::new_err("the target is not seekable"));
-        }
+            Start::Seekable(*len)
+        } else {
+            // A FIFO or device written in place is unseekable: data
+            // descriptors, as savez_compressed writes there.
+            match file_sink.position() {
+                (p, true) => Start::Seekable(p),
+                (p, false) => Start::Unseekable(p),
+            }
+        };
         let sink = Buffered::new(file_sink, start.offset(), WRITE_BUFFER);
         let out = Out::Path {
             sink,
