@@ -244,3 +244,17 @@ def test_streaming_an_8_gib_member_makes_a_zip64_archive_np_load_reads(tmp_path)
         big = f["big"]
         assert big.shape == (n,) and big[0] == 0 and big[-1] == n - 1
         assert (np.diff(big[:: 1 << 20]) == 1 << 20).all()
+
+
+def test_dask_array_block_row_by_block_row(tmp_path):
+    """The README's recipe: a Dask array written one block row at a time
+    (dask is optional: pip install 'dask[array]')."""
+    da = pytest.importorskip("dask.array")
+    x = da.arange(3_000_000, dtype=np.float64, chunks=250_000).reshape(3000, 1000).rechunk((128, 1000))
+    path = tmp_path / "x.npz"
+    with fastnpz.NpzWriter(path) as w, w.stream("x", x.shape, x.dtype) as s:
+        for i in range(x.numblocks[0]):
+            s.write(x.blocks[i].compute())
+    ref = io.BytesIO()
+    np.savez_compressed(ref, x=x.compute())
+    assert _contents(path.read_bytes()) == _contents(ref.getvalue())
