@@ -134,6 +134,20 @@ def test_archive_changed_after_its_directory_was_read_is_left_alone(tmp_path, mo
     assert path.read_bytes() == old + b"more"
 
 
+def test_a_writer_never_closed_leaves_the_archive_as_it_was(tmp_path):
+    import gc
+
+    path = tmp_path / "u.npz"
+    np.savez_compressed(path, **OLD)
+    old = path.read_bytes()
+    w = fastnpz.NpzWriter(path, "a")
+    w.write("noise", np.random.default_rng(6).random(500_000))  # 4 MB: past the write buffer
+    assert len(path.read_bytes()) > len(old)
+    del w
+    gc.collect()
+    assert path.read_bytes() == old
+
+
 def test_existing_name_raises(tmp_path):
     path = tmp_path / "e.npz"
     np.savez_compressed(path, **OLD)

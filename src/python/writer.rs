@@ -92,6 +92,27 @@ impl ArchiveWriter {
     }
 }
 
+/// A writer dropped without `close` is abandoned, as `abort` abandons it:
+/// an append is cut back to the old archive (else the partial member after
+/// the old end record would leave the file unreadable), and a temporary
+/// file is removed by `PathTarget`'s own drop.
+impl Drop for ArchiveWriter {
+    fn drop(&mut self) {
+        if let Some(Out::Path {
+            sink,
+            target,
+            append,
+        }) = self.out.take()
+        {
+            drop(sink);
+            drop(target);
+            if let Some((file, len)) = append {
+                let _ = file.set_len(len);
+            }
+        }
+    }
+}
+
 impl ArchiveWriter {
     fn options(&self) -> PyResult<write::Options> {
         Ok(write::Options {
