@@ -13,6 +13,15 @@ pub trait Sink {
     fn patch(&mut self, pos: u64, buf: &[u8]) -> io::Result<()>;
     /// Push everything written so far to the underlying output.
     fn flush(&mut self) -> io::Result<()>;
+    /// Forget everything from absolute offset `pos` on: the next byte
+    /// appended lands at `pos` (only called when seekable). Outputs that
+    /// cannot cut themselves short refuse.
+    fn rewind(&mut self, _pos: u64) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this output cannot take back what was written",
+        ))
+    }
 }
 
 /// A file opened by path.
@@ -24,6 +33,11 @@ impl FileSink {
     /// Wrap an open file; writing starts at its current position.
     pub fn new(file: File) -> Self {
         FileSink { file }
+    }
+
+    /// Move the append position.
+    pub fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.file.seek(to)
     }
 
     /// zipfile's seekability probe: `tell()`, then `seek(tell())`. Returns
@@ -52,6 +66,11 @@ impl Sink for FileSink {
 
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
+    }
+
+    fn rewind(&mut self, pos: u64) -> io::Result<()> {
+        self.file.set_len(pos)?;
+        self.file.seek(SeekFrom::Start(pos)).map(drop)
     }
 }
 
@@ -87,6 +106,11 @@ impl<S: Sink> Buffered<S> {
     pub fn patch_through(mut self) -> Self {
         self.patch_through = true;
         self
+    }
+
+    /// The wrapped sink, still wrapped.
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// The wrapped sink.
@@ -145,6 +169,21 @@ impl<S: Sink> Sink for Buffered<S> {
         self.drain()?;
         self.inner.flush()
     }
+
+    fn rewind(&mut self, pos: u64) -> io::Result<()> {
+        if pos >= self.buf_start {
+            let keep = usize::try_from(pos - self.buf_start).map_err(io::Error::other)?;
+            if keep > self.buf.len() {
+                return Err(io::Error::other("rewind beyond written data"));
+            }
+            self.buf.truncate(keep);
+            return Ok(());
+        }
+        self.buf.clear();
+        self.inner.rewind(pos)?;
+        self.buf_start = pos;
+        Ok(())
+    }
 }
 
 /// A path opened for writing so that a failed write never loses the file
@@ -163,6 +202,8 @@ pub struct PathTarget {
     file: File,
     /// (temporary path, final path) while the write is atomic.
     rename: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Never replace a file that appeared meanwhile (`open(path, "xb")`).
+    exclusive: bool,
 }
 
 impl PathTarget {
@@ -184,6 +225,7 @@ impl PathTarget {
                     Ok(PathTarget {
                         file,
                         rename: Some((temp, dest)),
+                        exclusive: false,
                     })
                 }
                 Err(_) => Self::in_place(path),
@@ -200,7 +242,36 @@ impl PathTarget {
             Ok(f) => f,
             Err(_) => options.read(false).open(path)?,
         };
-        Ok(PathTarget { file, rename: None })
+        Ok(PathTarget {
+            file,
+            rename: None,
+            exclusive: false,
+        })
+    }
+
+    /// Open a path that must not exist yet, as `open(path, "xb")` would,
+    /// through a temporary file that is linked into place at commit: a
+    /// file created there meanwhile makes the commit fail, and is kept.
+    pub fn create_new(path: &std::path::Path) -> io::Result<Self> {
+        match create_temp(path) {
+            Ok((temp, file)) => Ok(PathTarget {
+                file,
+                rename: Some((temp, path.to_path_buf())),
+                exclusive: true,
+            }),
+            Err(_) => {
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .open(path)?;
+                Ok(PathTarget {
+                    file,
+                    rename: None,
+                    exclusive: true,
+                })
+            }
+        }
     }
 
     /// The open file to write through.
@@ -211,6 +282,12 @@ impl PathTarget {
     /// Put the written file in place.
     pub fn commit(mut self) -> io::Result<()> {
         if let Some((temp, dest)) = self.rename.take() {
+            if self.exclusive {
+                // A hard link never replaces an existing file; rename would.
+                let linked = std::fs::hard_link(&temp, &dest);
+                let _ = std::fs::remove_file(&temp);
+                return linked;
+            }
             if let Err(e) = std::fs::rename(&temp, &dest) {
                 let _ = std::fs::remove_file(&temp);
                 return Err(e);
@@ -336,6 +413,12 @@ pub(crate) mod testing {
         }
 
         fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn rewind(&mut self, pos: u64) -> io::Result<()> {
+            let at = usize::try_from(pos).map_err(io::Error::other)?;
+            self.0.truncate(at);
             Ok(())
         }
     }

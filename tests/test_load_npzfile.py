@@ -458,11 +458,25 @@ def test_sequential_npy_and_pickles_from_one_file(fzload, tmp_path, kind):
 # mmap_mode, .npy files, pickles, other files
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mmap_mode", ["r", "r+", "c", "w+", "readonly"])
-def test_mmap_mode_is_ignored_for_npz(fzload, tmp_path, mmap_mode):
+@pytest.mark.parametrize("mmap_mode", ["r", "c", "readonly"])
+def test_mmap_mode_leaves_compressed_members_as_numpy_reads_them(fzload, tmp_path, mmap_mode):
+    # numpy ignores mmap_mode for .npz; fastnpz maps stored members only
+    # (tests/test_load_mmap.py), so compressed ones load as numpy's.
     p = tmp_path / "m.npz"
     p.write_bytes(RAW)
     compare_load(fzload, lambda: str(p), mmap_mode=mmap_mode)
+    assert p.read_bytes() == RAW
+
+
+@pytest.mark.parametrize("mmap_mode", ["r+", "w+"])
+def test_writing_mmap_modes_raise_for_npz(tmp_path, mmap_mode):
+    # An extension (numpy ignores the mode): writing through a map would
+    # break the member's CRC.
+    import fastnpz
+    p = tmp_path / "m.npz"
+    p.write_bytes(RAW)
+    with pytest.raises(ValueError, match="CRC"):
+        fastnpz.load(str(p), mmap_mode=mmap_mode)
     assert p.read_bytes() == RAW
 
 

@@ -30,9 +30,12 @@ from ._options import get_options, options, set_options
 from ._patch import is_numpy_patched, patch_numpy, patched_numpy, unpatch_numpy
 from ._patch import original as _numpy_original
 from ._savez import NUMPY_TAKES_ALLOW_PICKLE, has_array_function_override, save_archive
+from ._writer import NpzStream, NpzWriter
 
 __all__ = [
     "NpzFile",
+    "NpzStream",
+    "NpzWriter",
     "__version__",
     "get_options",
     "is_numpy_patched",

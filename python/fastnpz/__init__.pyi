@@ -9,9 +9,13 @@ from numpy.typing import ArrayLike
 from . import testing as testing
 from ._load import NpzFile as NpzFile
 from ._load import load as load
+from ._writer import NpzStream as NpzStream
+from ._writer import NpzWriter as NpzWriter
 
 __all__ = [
     "NpzFile",
+    "NpzStream",
+    "NpzWriter",
     "__version__",
     "get_options",
     "is_numpy_patched",

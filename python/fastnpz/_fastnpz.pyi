@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any, TypeAlias, final
 
-__all__ = ["CHUNK_SIZE", "Batch", "Reader", "write_file", "write_path"]
+__all__ = ["CHUNK_SIZE", "ArchiveWriter", "Batch", "Reader", "write_file", "write_path"]
 
 CHUNK_SIZE: int
 
@@ -22,6 +22,42 @@ def write_file(
     threads: int,
     progress: Callable[[int, int], object] | None = ...,
 ) -> int: ...
+
+_Prior: TypeAlias = tuple[bytes, int, int, bytes]
+
+@final
+class ArchiveWriter:
+    @staticmethod
+    def to_path(
+        path: str,
+        mode: str,
+        *,
+        level: int,
+        align: bool,
+        threads: int,
+        prior: _Prior | None = None,
+        size: int | None = None,
+    ) -> ArchiveWriter: ...
+    @staticmethod
+    def to_file(
+        file: Any,
+        *,
+        start: int | None,
+        seekable: bool,
+        level: int,
+        align: bool,
+        threads: int,
+        prior: _Prior | None = None,
+    ) -> ArchiveWriter: ...
+    def add(self, members: list[_Member], *, progress: Callable[[int, int], object] | None = None) -> None: ...
+    def stream_begin(self, name: bytes, utf8: bool, header: bytes) -> None: ...
+    def stream_write(self, data: Any) -> None: ...
+    def stream_end(self) -> None: ...
+    def stream_abort(self) -> None: ...
+    def close(self) -> int: ...
+    def abort(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
 
 @final
 class Batch:

@@ -515,7 +515,10 @@ def load(
         position; a path is opened, and for an ``.npz`` the returned
         object owns (and closes) it.
     mmap_mode : {None, 'r+', 'r', 'w+', 'c'}, optional
-        Memory-map a ``.npy`` file (ignored for ``.npz``, as in numpy).
+        Memory-map a ``.npy`` file. For an ``.npz`` (an extension: numpy
+        ignores the mode there), 'r' or 'c' return stored members as
+        read-only or copy-on-write :class:`numpy.memmap` views of the file;
+        'r+' and 'w+' raise ValueError.
     allow_pickle : bool, optional
         Allow object arrays and pickles. Default: False.
     fix_imports : bool, optional
@@ -566,6 +569,19 @@ def load(
         if not magic:
             raise EOFError("No data left in file")
         fid.seek(-min(6, len(magic)), 1)
+        if _is_zip(magic) and mmap_mode is not None:
+            from ._mmap import MappedNpzFile, npz_mmap_mode
+
+            mode = npz_mmap_mode(mmap_mode)
+            stack.pop_all()
+            return MappedNpzFile(
+                fid,
+                mmap_mode=mode,
+                own_fid=own_fid,
+                allow_pickle=allow_pickle,
+                pickle_kwargs=pickle_kwargs,
+                max_header_size=max_header_size,
+            )
         if _is_zip(magic):
             stack.pop_all()
             return NpzFile(

@@ -85,4 +85,14 @@ impl Sink for PyFileSink {
         let r = Python::attach(|py| self.file.bind(py).call_method0("flush").map(|_| ()));
         self.keep(r)
     }
+
+    fn rewind(&mut self, pos: u64) -> io::Result<()> {
+        let r = Python::attach(|py| {
+            let file = self.file.bind(py);
+            file.call_method1("seek", (pos,))?;
+            file.call_method0("truncate")?;
+            Ok(())
+        });
+        self.keep(r)
+    }
 }

@@ -5,6 +5,7 @@ mod errors;
 mod file_sink;
 mod load;
 mod save;
+mod writer;
 
 use pyo3::prelude::*;
 
@@ -13,6 +14,7 @@ use pyo3::prelude::*;
 fn _fastnpz(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(save::write_path, m)?)?;
     m.add_function(wrap_pyfunction!(save::write_file, m)?)?;
+    m.add_class::<writer::ArchiveWriter>()?;
     m.add_class::<load::Reader>()?;
     m.add_class::<load::Batch>()?;
     m.add("CHUNK_SIZE", crate::chunk::CHUNK_SIZE)?;

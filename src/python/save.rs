@@ -37,7 +37,7 @@ fn payload(obj: Bound<'_, PyAny>) -> PyResult<Payload<'_>> {
     }
 }
 
-fn compression(level: i32) -> PyResult<Compression> {
+pub(super) fn compression(level: i32) -> PyResult<Compression> {
     match level {
         -1 => Ok(Compression::Stored),
         0..=9 => Ok(Compression::Deflated(level as u8)),
@@ -47,17 +47,22 @@ fn compression(level: i32) -> PyResult<Compression> {
     }
 }
 
-/// Borrow every member, release the GIL and write. Returns the archive's
-/// size, or the exception to raise.
-fn run<S: crate::sink::Sink + Send>(
+/// Borrow every member, release the GIL and hand them to `body`, which
+/// writes them to `sink`. Returns what `body` returns, or the exception to
+/// raise.
+pub(super) fn run<S, F>(
     py: Python<'_>,
     members: Vec<MemberArg<'_>>,
     sink: &mut S,
-    start: Start,
     level: i32,
     threads: usize,
     progress: Option<Py<PyAny>>,
-) -> PyResult<u64> {
+    body: F,
+) -> PyResult<u64>
+where
+    S: crate::sink::Sink + Send + ?Sized,
+    F: FnOnce(&[Member<'_>], &mut S, &Options, write::Tick<'_>) -> Result<u64, write::Error> + Send,
+{
     let options = Options {
         compression: compression(level)?,
         threads: threads.max(1),
@@ -89,11 +94,26 @@ fn run<S: crate::sink::Sink + Send>(
             data,
         });
     }
+    let result = ticking(py, progress, |tick| body(&borrowed, sink, &options, tick));
+    drop(borrowed);
+    drop(payloads);
+    drop(pins);
+    result
+}
+
+/// Run `f` with the GIL released, giving it a tick that checks for signals
+/// and reports progress from the calling thread every 50 ms (and once more
+/// when everything is done). Returns what `f` returns, or the exception to
+/// raise: the tick's own (KeyboardInterrupt, the callback's) when it stopped
+/// the write.
+pub(super) fn ticking<R, F>(py: Python<'_>, progress: Option<Py<PyAny>>, f: F) -> PyResult<R>
+where
+    R: Send,
+    F: FnOnce(write::Tick<'_>) -> Result<R, write::Error> + Send,
+{
     let mut stopped: Option<PyErr> = None;
     let result = py.detach(|| {
         let mut last_check = Instant::now();
-        // Signals and the progress callback, from this (the calling)
-        // thread: every 50 ms, and once more when everything is done.
         let mut tick = |done: u64, total: u64| -> Result<(), Stop> {
             if done < total && last_check.elapsed() < SIGNAL_INTERVAL {
                 return Ok(());
@@ -111,12 +131,17 @@ fn run<S: crate::sink::Sink + Send>(
                 Stop
             })
         };
-        write::write_archive(&borrowed, sink, start, &options, &mut tick)
+        f(&mut tick)
     });
-    drop(borrowed);
-    drop(payloads);
-    drop(pins);
     result.map_err(|e| write_error(e, stopped.take()))
+}
+
+/// The body that writes `members` as a whole archive from `start`.
+fn whole<S: crate::sink::Sink>(
+    start: Start,
+) -> impl FnOnce(&[Member<'_>], &mut S, &Options, write::Tick<'_>) -> Result<u64, write::Error> + Send
+{
+    move |members, sink, options, tick| write::write_archive(members, sink, start, options, tick)
 }
 
 /// Write an archive to a filesystem path, through a temporary file that
@@ -141,7 +166,15 @@ pub fn write_path(
         (p, false) => Start::Unseekable(p),
     };
     let mut sink = Buffered::new(file_sink, start.offset(), WRITE_BUFFER);
-    let written = run(py, members, &mut sink, start, level, threads, progress)?;
+    let written = run(
+        py,
+        members,
+        &mut sink,
+        level,
+        threads,
+        progress,
+        whole(start),
+    )?;
     drop(sink);
     target.commit().map_err(|e| os_error(&e, Some(&path)))?;
     Ok(written)
@@ -172,7 +205,15 @@ pub fn write_file(
     };
     let py_sink = PyFileSink::new(file, tellable);
     let mut sink = Buffered::new(py_sink, start.offset(), WRITE_BUFFER).patch_through();
-    let result = run(py, members, &mut sink, start, level, threads, progress);
+    let result = run(
+        py,
+        members,
+        &mut sink,
+        level,
+        threads,
+        progress,
+        whole(start),
+    );
     let mut py_sink = sink.into_inner();
     // The file object's own exception explains a failed write best.
     match (result, py_sink.take_error()) {

@@ -11,11 +11,11 @@ use std::ops::Range;
 
 use crate::chunk::{plan, Choices, Chunk, ChunkError, Compressed, Worker, CHUNK_SIZE};
 use crate::encode::{ChunkEncoder, Compression};
-use crate::member::Member;
+use crate::member::{Data, Member, Span};
 use crate::pool::{ordered_map, WorkerGrant};
 pub use crate::pool::{usable_cores, Panicked};
 use crate::sink::Sink;
-use zip_writer::ZipWriter;
+pub use zip_writer::{Prior, ZipWriter, ALIGNMENT};
 
 /// Uncompressed bytes grouped into one job when members are small: enough to
 /// make thread hand-offs rare, few enough to keep every core busy to the end.
@@ -126,26 +126,55 @@ pub fn write_archive(
     options: &Options,
     tick: Tick<'_>,
 ) -> Result<u64, Error> {
-    let mut writer = ZipWriter::new(members, sink, start, options.compression);
-    let chunk_size = options.chunk_size.max(1);
-    let chunks = plan(members, chunk_size);
-    let jobs = group(&chunks, JOB_BYTES.min(chunk_size));
+    let mut writer = ZipWriter::new(start, options.compression);
+    write_members(&mut writer, members, sink, options, tick)?;
+    writer.finish(sink)
+}
+
+/// Compress `members` and append them to the archive `writer` is building
+/// in `sink`. When this returns, nothing reads the members' memory any
+/// more. After a failure the writer is left inside a member and can only
+/// be abandoned.
+pub fn write_members(
+    writer: &mut ZipWriter,
+    members: &[Member<'_>],
+    sink: &mut dyn Sink,
+    options: &Options,
+    tick: Tick<'_>,
+) -> Result<(), Error> {
+    let chunks = plan(members, options.chunk_size.max(1));
     let choices = Choices::new(members.len());
+    write_planned(writer, members, &chunks, &choices, sink, options, tick)
+}
+
+/// Compress `chunks` of `members` in parallel and hand them to `writer` in
+/// order.
+fn write_planned(
+    writer: &mut ZipWriter,
+    members: &[Member<'_>],
+    chunks: &[Chunk],
+    choices: &Choices,
+    sink: &mut dyn Sink,
+    options: &Options,
+    tick: Tick<'_>,
+) -> Result<(), Error> {
+    let chunk_size = options.chunk_size.max(1);
+    let jobs = group(chunks, JOB_BYTES.min(chunk_size));
     let grant = WorkerGrant::acquire(options.threads.max(1).min(jobs.len().max(1)));
     let threads = grant.threads();
-    let total: u64 = members.iter().map(Member::stream_len).sum();
+    let total: u64 = chunks.iter().map(Chunk::size).sum();
     let done = Cell::new(0u64);
     {
         let work = |j: usize, w: &mut Worker| -> Result<Vec<Compressed>, ChunkError> {
             chunks[jobs[j].clone()]
                 .iter()
-                .map(|c| w.compress(&members[c.member], c, &choices))
+                .map(|c| w.compress(&members[c.member], c, choices))
                 .collect()
         };
         let mut consume = |j: usize, r: Result<Vec<Compressed>, ChunkError>| -> Result<(), Error> {
             for (chunk, c) in chunks[jobs[j].clone()].iter().zip(r.map_err(Error::Chunk)?) {
                 done.set(done.get() + c.len);
-                writer.chunk(chunk, c)?;
+                writer.chunk(sink, members, chunk, c)?;
             }
             Ok(())
         };
@@ -162,7 +191,97 @@ pub fn write_archive(
         )?;
     }
     tick(total, total)?;
-    writer.finish()
+    Ok(())
+}
+
+/// One member whose `.npy` stream arrives in pieces of any size. Bytes are
+/// copied into a buffer of `batch` bytes (a multiple of the chunk size),
+/// which is compressed in parallel whenever it is full, so memory stays
+/// bounded by the batch whatever the member's size. Chunks fall where
+/// they would for the whole member: every chunk but the last holds exactly
+/// the chunk size.
+pub struct MemberStream {
+    name: Vec<u8>,
+    utf8: bool,
+    buffer: Vec<u8>,
+    batch: usize,
+    /// The engine choice, made once for the member on its first batch.
+    choices: Choices,
+    /// The local header is written.
+    opened: bool,
+}
+
+impl MemberStream {
+    /// A member named `name` (encoded; `utf8` for flag bit 11) whose stream
+    /// starts with `header`. `chunks_per_batch` chunks are buffered.
+    pub fn new(
+        name: Vec<u8>,
+        utf8: bool,
+        header: &[u8],
+        chunks_per_batch: usize,
+        options: &Options,
+    ) -> Self {
+        let chunk = usize::try_from(options.chunk_size.max(1)).unwrap_or(usize::MAX);
+        let batch = chunk.saturating_mul(chunks_per_batch.max(1));
+        let mut buffer = Vec::with_capacity(batch.min(header.len().max(1 << 20)));
+        buffer.extend_from_slice(header);
+        MemberStream {
+            name,
+            utf8,
+            buffer,
+            batch,
+            choices: Choices::new(1),
+            opened: false,
+        }
+    }
+
+    /// Room left in the buffer before it must be compressed.
+    pub fn room(&self) -> usize {
+        self.batch.saturating_sub(self.buffer.len())
+    }
+
+    /// Append bytes (at most [`MemberStream::room`] of them are kept
+    /// without growing the buffer past its batch).
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    /// Compress and write the whole chunks buffered so far, or everything
+    /// when `last` (which ends the member).
+    pub fn flush(
+        &mut self,
+        writer: &mut ZipWriter,
+        sink: &mut dyn Sink,
+        options: &Options,
+        tick: Tick<'_>,
+        last: bool,
+    ) -> Result<(), Error> {
+        let chunk_size = options.chunk_size.max(1);
+        let whole = (self.buffer.len() as u64 / chunk_size) * chunk_size;
+        let n = if last {
+            self.buffer.len()
+        } else {
+            usize::try_from(whole).map_err(|_| Error::Internal("batch larger than memory"))?
+        };
+        if n == 0 && !last {
+            return Ok(());
+        }
+        let member = [Member {
+            name: self.name.clone(),
+            utf8: self.utf8,
+            header: Vec::new(),
+            data: Data::Contiguous(Span::from_slice(&self.buffer[..n])),
+        }];
+        let mut chunks = plan(&member, chunk_size);
+        for c in &mut chunks {
+            c.first &= !self.opened;
+            c.last &= last;
+        }
+        write_planned(writer, &member, &chunks, &self.choices, sink, options, tick)?;
+        self.opened = true;
+        self.buffer.drain(..n);
+        Ok(())
+    }
 }
 
 /// Group consecutive chunks into jobs of about `target` uncompressed bytes,
@@ -318,6 +437,67 @@ mod tests {
             )
             .unwrap();
             assert_eq!(inf.total_out(), CHUNK_SIZE, "chunk {k}");
+        }
+    }
+
+    #[test]
+    fn streamed_members_read_back_and_can_be_taken_back() {
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
+        for (compression, seekable) in [
+            (Compression::Deflated(6), true),
+            (Compression::Stored, true),
+            (Compression::Deflated(1), false),
+        ] {
+            let opts = Options {
+                compression,
+                threads: 2,
+                chunk_size: 70_000,
+            };
+            let start = if seekable {
+                Start::Seekable(0)
+            } else {
+                Start::Unseekable(0)
+            };
+            let mut sink = VecSink::default();
+            let mut writer = ZipWriter::new(start, compression);
+            let mut ok = |_: u64, _: u64| Ok(());
+            if seekable {
+                // A stream that is taken back leaves nothing behind.
+                let mut s = MemberStream::new(b"gone.npy".to_vec(), false, b"HDR", 2, &opts);
+                s.push(&data[..300_000]);
+                s.flush(&mut writer, &mut sink, &opts, &mut ok, false)
+                    .unwrap();
+                assert!(!sink.0.is_empty());
+                writer.rewind(&mut sink).unwrap();
+                assert!(sink.0.is_empty());
+            }
+            let mut s = MemberStream::new(b"s.npy".to_vec(), false, b"HEADER", 2, &opts);
+            let mut rest = &data[..];
+            for piece in [1usize, 99_999, 333_333, 7].iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let mut take = (*piece).min(rest.len());
+                while take > 0 {
+                    let n = take.min(s.room());
+                    s.push(&rest[..n]);
+                    rest = &rest[n..];
+                    take -= n;
+                    if s.room() == 0 {
+                        s.flush(&mut writer, &mut sink, &opts, &mut ok, false)
+                            .unwrap();
+                    }
+                }
+            }
+            s.flush(&mut writer, &mut sink, &opts, &mut ok, true)
+                .unwrap();
+            writer.finish(&mut sink).unwrap();
+            let mut zip = zip::ZipArchive::new(Cursor::new(sink.0)).unwrap();
+            assert_eq!(zip.len(), 1);
+            let mut got = Vec::new();
+            zip.by_index(0).unwrap().read_to_end(&mut got).unwrap();
+            assert_eq!(&got[..6], b"HEADER");
+            assert!(got[6..] == data[..]);
         }
     }
 

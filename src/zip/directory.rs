@@ -18,10 +18,8 @@ const LOCAL_HEADER: usize = 30;
 /// Largest central directory read whole (zipfile reads it whole too).
 const MAX_DIRECTORY: u64 = 1 << 30;
 
-/// Flag bit 3: sizes in a data descriptor after the data.
-pub const FLAG_DATA_DESCRIPTOR: u16 = 0x0008;
-/// Flag bit 11: the name is UTF-8.
-pub const FLAG_UTF8: u16 = 0x0800;
+/// The flag bits, one definition for writing and reading.
+pub use super::records::{FLAG_DATA_DESCRIPTOR, FLAG_UTF8};
 /// Flag bits this reader handles; any other (encryption, patched data,
 /// strong encryption, ...) sends the archive to zipfile. Bits 1-2 are
 /// deflate's speed hints.

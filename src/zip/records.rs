@@ -6,6 +6,8 @@
 pub const ZIP64_LIMIT: u64 = (1 << 31) - 1;
 /// zipfile's member-count threshold for the zip64 end records.
 pub const ZIP_FILECOUNT_LIMIT: u64 = (1 << 16) - 1;
+/// The boundary aligned members' data starts on.
+const ALIGNMENT: u64 = crate::write::ALIGNMENT;
 /// "Version needed" / "made by" once zip64 is involved (always, here).
 const ZIP64_VERSION: u8 = 45;
 /// zipfile's `create_system`: 0 on Windows, 3 (Unix) elsewhere.
@@ -65,13 +67,33 @@ fn clamp32(v: u64) -> u32 {
 /// here, as zipfile writes them; otherwise they are final (zipfile seeks back
 /// and rewrites the header once the member is done).
 pub fn local_header(e: &Entry) -> Vec<u8> {
+    local_header_padded(e, 0)
+}
+
+/// Extra-field id of zipalign's alignment record (Android's
+/// `ZipAlign`): readers skip unknown extra records.
+const ALIGNMENT_EXTRA_ID: u16 = 0xD935;
+/// The smallest alignment record: id, size and the u16 alignment.
+pub const MIN_PADDING: u64 = 6;
+
+/// Length of a local header for a name of `name_len` bytes with `pad`
+/// bytes of alignment record.
+pub fn local_header_len(name_len: usize, pad: u16) -> usize {
+    30 + name_len + 20 + usize::from(pad)
+}
+
+/// [`local_header`] followed by an alignment record of `pad` bytes (0 for
+/// none, else at least [`MIN_PADDING`]), as zipalign writes one, so that
+/// the member's data starts where the caller wants it.
+pub fn local_header_padded(e: &Entry, pad: u16) -> Vec<u8> {
     let descriptor = e.flags & FLAG_DATA_DESCRIPTOR != 0;
     let (crc, compressed, uncompressed) = if descriptor {
         (0, 0, 0)
     } else {
         (e.crc, e.compressed, e.uncompressed)
     };
-    let mut out = Vec::with_capacity(30 + e.name.len() + 20);
+    let pad = if u64::from(pad) < MIN_PADDING { 0 } else { pad };
+    let mut out = Vec::with_capacity(local_header_len(e.name.len(), pad));
     put32(&mut out, 0x0403_4b50);
     out.push(ZIP64_VERSION);
     out.push(0);
@@ -84,12 +106,18 @@ pub fn local_header(e: &Entry) -> Vec<u8> {
     put32(&mut out, 0xFFFF_FFFF);
     put32(&mut out, 0xFFFF_FFFF);
     put16(&mut out, name_len(&e.name));
-    put16(&mut out, 20);
+    put16(&mut out, 20 + pad);
     out.extend_from_slice(&e.name);
     put16(&mut out, 1);
     put16(&mut out, 16);
     put64(&mut out, uncompressed);
     put64(&mut out, compressed);
+    if pad != 0 {
+        put16(&mut out, ALIGNMENT_EXTRA_ID);
+        put16(&mut out, pad - 4);
+        put16(&mut out, ALIGNMENT as u16);
+        out.resize(out.len() + usize::from(pad) - 6, 0);
+    }
     out
 }
 
@@ -245,6 +273,18 @@ mod tests {
         assert_eq!(end_records(65_535, 10, 20).len(), 22);
         assert_eq!(end_records(65_536, 10, 20).len(), 22 + 56 + 20);
         assert_eq!(end_records(1, 1 << 32, (1 << 32) + 5).len(), 22 + 56 + 20);
+    }
+
+    #[test]
+    fn padded_local_headers_end_in_an_alignment_record() {
+        let e = entry(0, 10);
+        assert_eq!(local_header_padded(&e, 0), local_header(&e));
+        let h = local_header_padded(&e, 9);
+        assert_eq!(h.len(), local_header_len(5, 9));
+        assert_eq!(u16::from_le_bytes([h[28], h[29]]), 20 + 9);
+        let rec = &h[30 + 5 + 20..];
+        assert_eq!(rec[..6], [0x35, 0xD9, 5, 0, 64, 0]);
+        assert!(rec[6..].iter().all(|&b| b == 0));
     }
 
     #[test]
