@@ -208,8 +208,13 @@ class NpzWriter:
     -----
     :meth:`write` compresses the member before it returns: the array may be
     changed or freed as soon as it does. Use the writer as a context
-    manager, or call :meth:`close`; an unclosed archive has no central
-    directory and is not readable.
+    manager, or call :meth:`close`: a writer garbage-collected unclosed is
+    abandoned as by :meth:`abort` (a path keeps its old contents; a file
+    object keeps the members written, without a central directory).
+
+    Appending never modifies bytes before the archive's old end record. A
+    hard kill mid-append leaves them intact, followed by a partial member;
+    :meth:`recover` cuts that off.
 
     Examples
     --------
