@@ -11,7 +11,7 @@ use super::{Archive, NpyMember};
 use crate::chunk::CHUNK_SIZE;
 use crate::encode::{crc32, crc32_combine};
 use crate::inflate::libdeflate::{Decompressor, FINAL_EMPTY_BLOCK};
-use crate::inflate::{serial, DecodeError, Output};
+use crate::inflate::{blocks, serial, DecodeError, Output};
 use crate::pool::{parallel_map, Panicked};
 use crate::source::Source;
 
@@ -119,6 +119,23 @@ impl Task<'_, '_> {
             return Err(DecodeError::Stopped);
         }
         let Some(range) = self.compressed else {
+            // A whole stream: libdeflate where it can (header and body are
+            // the two pieces), zlib-rs where it cannot or the stream is not
+            // what it should be (it then says why, as before).
+            if let (8, [head, body]) = (self.member.method, &mut self.out[..]) {
+                let fast = blocks::decode(
+                    source,
+                    self.member.data.clone(),
+                    head,
+                    body,
+                    &mut scratch.blocks,
+                    &control.stop,
+                    &control.done,
+                )?;
+                if let Some(crc) = fast {
+                    return Ok(crc);
+                }
+            }
             let mut out = Output::counted(&mut self.out, &control.done);
             return serial::decode(
                 source,
@@ -133,6 +150,7 @@ impl Task<'_, '_> {
             buffer,
             decompressor,
             joined,
+            ..
         } = scratch;
         buffer.resize((range.end - range.start) as usize, 0);
         source.read_exact_at(range.start, buffer)?;
@@ -174,6 +192,8 @@ pub(super) struct Scratch {
     pub(super) decompressor: Option<Decompressor>,
     /// A chunk inflated whole before it is split between output pieces.
     joined: Vec<u8>,
+    /// For whole streams inflated by libdeflate.
+    blocks: blocks::Buffers,
 }
 
 pub(super) fn scratch_decompressor(
