@@ -46,8 +46,6 @@ const FIRST_ROOM: usize = (4 << 20) + (512 << 10);
 pub struct Buffers {
     /// Compressed bytes.
     input: Vec<u8>,
-    /// The first step's output.
-    first: Vec<u8>,
     decompressor: Option<Decompressor>,
 }
 
@@ -156,7 +154,6 @@ pub fn decode(
     }
     let Buffers {
         input,
-        first,
         decompressor,
     } = buffers;
     if decompressor.is_none() {
@@ -174,10 +171,10 @@ pub fn decode(
         size: WINDOW,
     };
     // The header and the first 32 KiB of the body, so that later steps find
-    // their window in the body.
-    first.clear();
-    first.resize(total.min(h.saturating_add(FIRST_ROOM)), 0);
-    let Some(outcome) = window.step(input, decompressor, first, 0, h + DEFLATE_WINDOW)? else {
+    // their window in the body. Zeroed by the allocator, so only the pages
+    // written take memory (a block is usually far smaller than the room).
+    let mut first = vec![0u8; total.min(h.saturating_add(FIRST_ROOM))];
+    let Some(outcome) = window.step(input, decompressor, &mut first, 0, h + DEFLATE_WINDOW)? else {
         return Ok(None);
     };
     let mut written = match outcome {
@@ -188,6 +185,7 @@ pub fn decode(
     }
     head.copy_from_slice(&first[..h]);
     body[..written - h].copy_from_slice(&first[h..written]);
+    drop(first);
     let mut crc = crc32(crc32(0, head), &body[..written - h]);
     done.fetch_add(written as u64, Ordering::Relaxed);
     let mut written_body = written - h;
