@@ -18,6 +18,7 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 
 use super::libdeflate::{Decompressor, Failed, Resumed};
 use super::DecodeError;
@@ -92,15 +93,13 @@ impl Window<'_, '_> {
         self.start + bytes.len() as u64 == self.range.end - self.range.start
     }
 
-    /// One call of libdeflate on the bytes held, with more held when the
-    /// call failed before the end of them could have been the reason.
+    /// One call of libdeflate on the bytes held (`call(input, skip_bits,
+    /// pause_in)`), with more held when the call failed before the end of
+    /// them could have been the reason.
     fn step(
         &mut self,
         bytes: &mut Vec<u8>,
-        decompressor: &mut Decompressor,
-        out: &mut [u8],
-        prefix: usize,
-        pause_at: usize,
+        call: &mut Call<'_>,
     ) -> Result<Option<Resumed>, DecodeError> {
         let mut more = false;
         loop {
@@ -111,7 +110,7 @@ impl Window<'_, '_> {
             } else {
                 input.len().saturating_sub(MARGIN).max(1)
             };
-            match decompressor.resume(input, skip, out, prefix, pause_at, pause_in) {
+            match call(input, skip, pause_in) {
                 Ok(done) => {
                     if let Resumed::Paused { in_bits, .. } = done {
                         self.at = self.at - u64::from(skip) + in_bits as u64;
@@ -129,6 +128,45 @@ impl Window<'_, '_> {
     }
 }
 
+/// One call of libdeflate: `(input, skip_bits, pause_in)`.
+type Call<'c> = dyn FnMut(&[u8], u32, usize) -> Result<Resumed, Failed> + 'c;
+
+/// The array being written, shared with the thread that computes the CRC
+/// of its finished part.
+struct Body {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: `Body` is only a pointer to memory borrowed exclusively by
+// `decode` for as long as any thread uses it; what each thread may do with
+// which bytes is stated where it does it.
+unsafe impl Send for Body {}
+// SAFETY: as above.
+unsafe impl Sync for Body {}
+
+impl Body {
+    /// # Safety
+    /// Nothing may write to `range` while the slice is alive.
+    unsafe fn part(&self, range: Range<usize>) -> &[u8] {
+        let range = range.start.min(self.len)..range.end.min(self.len);
+        // SAFETY: `ptr` is valid for `len` bytes, and the range is within
+        // them; the caller promises no writes meanwhile.
+        unsafe { std::slice::from_raw_parts(self.ptr.add(range.start), range.len()) }
+    }
+}
+
+/// How `decode` reports and takes orders.
+pub struct Control<'c> {
+    /// Set by the caller: stop at the next step.
+    pub stop: &'c AtomicBool,
+    /// Bytes written, added up across threads.
+    pub done: &'c AtomicU64,
+    /// Compute the CRC on another thread, alongside inflating (when a
+    /// core would otherwise be idle).
+    pub crc_aside: bool,
+}
+
 /// Inflate the deflate stream at `range` into `head` then `body`, which
 /// must have exactly the declared size between them. Returns the CRC-32;
 /// `None` when the stream must be streamed by zlib-rs instead; `Stopped`
@@ -139,8 +177,7 @@ pub fn decode(
     head: &mut [u8],
     body: &mut [u8],
     buffers: &mut Buffers,
-    stop: &AtomicBool,
-    done: &AtomicU64,
+    control: &Control<'_>,
 ) -> Result<Option<u32>, DecodeError> {
     let h = head.len();
     let Some(total) = h.checked_add(body.len()) else {
@@ -174,10 +211,13 @@ pub fn decode(
     // their window in the body. Zeroed by the allocator, so only the pages
     // written take memory (a block is usually far smaller than the room).
     let mut first = vec![0u8; total.min(h.saturating_add(FIRST_ROOM))];
-    let Some(outcome) = window.step(input, decompressor, &mut first, 0, h + DEFLATE_WINDOW)? else {
+    let Some(outcome) = window.step(input, &mut |input, skip, pause_in| {
+        decompressor.resume(input, skip, &mut first, 0, h + DEFLATE_WINDOW, pause_in)
+    })?
+    else {
         return Ok(None);
     };
-    let mut written = match outcome {
+    let written = match outcome {
         Resumed::Paused { out, .. } | Resumed::Ended { out, .. } => out,
     };
     if written < h {
@@ -186,39 +226,93 @@ pub fn decode(
     head.copy_from_slice(&first[..h]);
     body[..written - h].copy_from_slice(&first[h..written]);
     drop(first);
-    let mut crc = crc32(crc32(0, head), &body[..written - h]);
-    done.fetch_add(written as u64, Ordering::Relaxed);
-    let mut written_body = written - h;
-    let mut outcome = outcome;
-    while let Resumed::Paused { .. } = outcome {
-        if stop.load(Ordering::Relaxed) {
-            return Err(DecodeError::Stopped);
+    let crc = crc32(crc32(0, head), &body[..written - h]);
+    control.done.fetch_add(written as u64, Ordering::Relaxed);
+    let written_body = written - h;
+    // From here on `body` is touched only through `shared`, by this thread
+    // (libdeflate writing after what is written, and reading its window)
+    // and by the CRC thread (reading what is written).
+    let shared = Body {
+        ptr: body.as_mut_ptr(),
+        len: body.len(),
+    };
+    let mut state = (outcome, written_body, crc);
+    std::thread::scope(|scope| {
+        let (sender, parts) = mpsc::channel::<Range<usize>>();
+        let aside = (control.crc_aside && matches!(outcome, Resumed::Paused { .. })).then(|| {
+            let shared = &shared;
+            scope.spawn(move || {
+                let mut crc = crc;
+                for part in parts {
+                    // SAFETY: only parts already written are sent, and
+                    // nothing writes to them again while this thread runs
+                    // (libdeflate writes only after them).
+                    crc = crc32(crc, unsafe { shared.part(part) });
+                }
+                crc
+            })
+        });
+        let (outcome, written_body, crc) = &mut state;
+        while let Resumed::Paused { .. } = *outcome {
+            if control.stop.load(Ordering::Relaxed) {
+                return Err(DecodeError::Stopped);
+            }
+            let prefix = *written_body;
+            let pause_at = prefix.saturating_add(STEP);
+            let Some(next) = window.step(input, &mut |input, skip, pause_in| {
+                // SAFETY: `shared` is the whole body, borrowed exclusively
+                // by this function; libdeflate writes only after `prefix`,
+                // and the CRC thread reads only before it.
+                unsafe {
+                    decompressor.resume_raw(
+                        input, skip, shared.ptr, shared.len, prefix, pause_at, pause_in,
+                    )
+                }
+            })?
+            else {
+                return Ok(None);
+            };
+            let now = match next {
+                Resumed::Paused { out, .. } | Resumed::Ended { out, .. } => out,
+            };
+            if aside.is_some() {
+                // A closed channel means the CRC thread died: its join
+                // says so below.
+                let _ = sender.send(prefix..now);
+            } else {
+                // SAFETY: nothing writes to the body between calls.
+                *crc = crc32(*crc, unsafe { shared.part(prefix..now) });
+            }
+            control
+                .done
+                .fetch_add((now - prefix) as u64, Ordering::Relaxed);
+            *written_body = now;
+            *outcome = next;
         }
-        let pause_at = written_body.saturating_add(STEP);
-        let Some(next) = window.step(input, decompressor, body, written_body, pause_at)? else {
+        drop(sender);
+        if let Some(aside) = aside {
+            *crc = aside
+                .join()
+                .map_err(|_| DecodeError::Corrupt("panic while checking the CRC"))?;
+        }
+        Ok(Some(()))
+    })?
+    .map_or(Ok(None), |()| {
+        let (outcome, written_body, crc) = state;
+        // The stream ended: it must have filled the body, and used exactly
+        // the member's compressed bytes.
+        let Resumed::Ended { in_bytes, .. } = outcome else {
             return Ok(None);
         };
-        written = match next {
-            Resumed::Paused { out, .. } | Resumed::Ended { out, .. } => out,
-        };
-        crc = crc32(crc, &body[written_body..written]);
-        done.fetch_add((written - written_body) as u64, Ordering::Relaxed);
-        written_body = written;
-        outcome = next;
-    }
-    // The stream ended: it must have filled the body, and used exactly
-    // the member's compressed bytes.
-    let Resumed::Ended { in_bytes, .. } = outcome else {
-        return Ok(None);
-    };
-    let used = window.at / 8 + in_bytes as u64;
-    if written_body != body.len()
-        || !window.at_end(input)
-        || used != window.range.end - window.range.start
-    {
-        return Ok(None);
-    }
-    Ok(Some(crc))
+        let used = window.at / 8 + in_bytes as u64;
+        if written_body != shared.len
+            || !window.at_end(input)
+            || used != window.range.end - window.range.start
+        {
+            return Ok(None);
+        }
+        Ok(Some(crc))
+    })
 }
 
 #[cfg(test)]
@@ -247,30 +341,51 @@ mod tests {
             .collect()
     }
 
-    fn run(
+    fn run_with(
         z: &[u8],
         h: usize,
         len: usize,
         stop: bool,
+        crc_aside: bool,
     ) -> Result<Option<(Vec<u8>, u32)>, DecodeError> {
         let source = Source::Memory(Span::from_slice(z));
         let mut head = vec![0u8; h];
         let mut body = vec![0u8; len - h];
         let done = AtomicU64::new(0);
+        let stop = AtomicBool::new(stop);
         let got = decode(
             &source,
             0..z.len() as u64,
             &mut head,
             &mut body,
             &mut Buffers::default(),
-            &AtomicBool::new(stop),
-            &done,
+            &Control {
+                stop: &stop,
+                done: &done,
+                crc_aside,
+            },
         )?;
         Ok(got.map(|crc| {
             assert_eq!(done.load(Ordering::Relaxed), len as u64);
             head.extend_from_slice(&body);
             (head, crc)
         }))
+    }
+
+    fn run(
+        z: &[u8],
+        h: usize,
+        len: usize,
+        stop: bool,
+    ) -> Result<Option<(Vec<u8>, u32)>, DecodeError> {
+        let inline = run_with(z, h, len, stop, false);
+        let aside = run_with(z, h, len, stop, true);
+        match (&inline, &aside) {
+            (Ok(a), Ok(b)) => assert!(a == b, "CRC aside differs"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("CRC aside: {aside:?}"),
+        }
+        inline
     }
 
     #[test]

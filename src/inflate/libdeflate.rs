@@ -128,24 +128,58 @@ impl Decompressor {
         pause_at: usize,
         pause_in: usize,
     ) -> Result<Resumed, Failed> {
-        if skip_bits > 7 || prefix > out.len() || (skip_bits > 0 && input.is_empty()) {
+        // SAFETY: `out` is an exclusive slice: valid for reads and writes
+        // of all its bytes, and nothing else touches them during the call.
+        unsafe {
+            self.resume_raw(
+                input,
+                skip_bits,
+                out.as_mut_ptr(),
+                out.len(),
+                prefix,
+                pause_at,
+                pause_in,
+            )
+        }
+    }
+
+    /// `resume` on output memory given as a pointer, so that another thread
+    /// may read the part before `prefix` meanwhile (a CRC of it).
+    ///
+    /// # Safety
+    /// `out` must be valid for reads of `out_len` bytes and for writes of
+    /// those after `prefix`; nothing may write to any of them, or read
+    /// those after `prefix`, until the call returns.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn resume_raw(
+        &mut self,
+        input: &[u8],
+        skip_bits: u32,
+        out: *mut u8,
+        out_len: usize,
+        prefix: usize,
+        pause_at: usize,
+        pause_in: usize,
+    ) -> Result<Resumed, Failed> {
+        if skip_bits > 7 || prefix > out_len || (skip_bits > 0 && input.is_empty()) {
             return Err(Failed::Invalid);
         }
         let (mut in_bits, mut produced) = (0usize, 0usize);
         // SAFETY: `raw` is a live decompressor used by this thread only;
-        // `input` and `out` are valid slices for the call; libdeflate reads
-        // at most `input.len()` bytes, writes only `out[prefix..]` and
-        // reads back-references from `out[..]` (checked against the start
-        // of `out`), and resets its resume settings before returning.
+        // `input` is a valid slice for the call; `out` is as the caller
+        // promises: libdeflate reads at most `input.len()` bytes, writes
+        // only `out[prefix..out_len]` and reads back-references from
+        // `out[..out_len]` (checked against the start of `out`), and
+        // resets its resume settings before returning.
         let status = unsafe {
             fastnpz_deflate_decompress_resume(
                 self.raw.as_ptr(),
                 input.as_ptr().cast(),
                 input.len(),
                 skip_bits,
-                out.as_mut_ptr().cast(),
+                out.cast(),
                 prefix,
-                out.len(),
+                out_len,
                 pause_at,
                 pause_in,
                 &mut in_bits,
@@ -154,7 +188,7 @@ impl Decompressor {
         };
         // Whatever libdeflate reports is checked against the slices, so
         // that a bug there cannot send the caller beyond them.
-        let sane = produced >= prefix && produced <= out.len() && in_bits <= input.len() * 8;
+        let sane = produced >= prefix && produced <= out_len && in_bits <= input.len() * 8;
         match status {
             0 if sane => Ok(Resumed::Ended {
                 in_bytes: in_bits / 8,

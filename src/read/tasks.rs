@@ -28,6 +28,10 @@ impl Archive {
         control: &Control,
     ) -> Result<Vec<Result<(), DecodeError>>, Panicked> {
         let mut tasks: Vec<Mutex<Option<Task<'_, '_>>>> = Vec::new();
+        // Fewer tasks than threads: a core would be idle, so a whole
+        // stream's CRC runs there, beside its inflating.
+        let count: usize = splits.iter().map(|s| s.as_ref().map_or(1, Vec::len)).sum();
+        let crc_aside = count < threads;
         let mut owner = Vec::new();
         for (i, (((_, member, body), head), split)) in large
             .iter_mut()
@@ -53,6 +57,7 @@ impl Archive {
                     out,
                     compressed: split.as_ref().map(|r| r[k].clone()),
                     last: k + 1 == n,
+                    crc_aside,
                 })));
                 owner.push((i, len));
             }
@@ -106,6 +111,8 @@ struct Task<'m, 'b> {
     /// The chunk's compressed bytes; None for the whole member.
     compressed: Option<Range<u64>>,
     last: bool,
+    /// Whether a whole stream's CRC may run on a thread of its own.
+    crc_aside: bool,
 }
 
 impl Task<'_, '_> {
@@ -129,8 +136,11 @@ impl Task<'_, '_> {
                     head,
                     body,
                     &mut scratch.blocks,
-                    &control.stop,
-                    &control.done,
+                    &blocks::Control {
+                        stop: &control.stop,
+                        done: &control.done,
+                        crc_aside: self.crc_aside,
+                    },
                 )?;
                 if let Some(crc) = fast {
                     return Ok(crc);
