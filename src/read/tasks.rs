@@ -126,9 +126,14 @@ impl Task<'_, '_> {
             return Err(DecodeError::Stopped);
         }
         let Some(range) = self.compressed else {
-            // A whole stream: libdeflate where it can (header and body are
-            // the two pieces), zlib-rs where it cannot or the stream is not
-            // what it should be (it then says why, as before).
+            // A whole stream (numpy's): libdeflate, straight into the
+            // array. zlib-rs streams it only where libdeflate cannot: stored
+            // members, a stream padded beyond what its size justifies, a
+            // first block over 4 MiB or a block over 64 MiB compressed (no
+            // window to hold it), and a stream that is not what the
+            // directory says, so that the error is the one it gave before.
+            // (Other file objects than files and BytesIO, non-seekable ones
+            // among them, never reach here: zipfile reads them, as numpy.)
             if let (8, [head, body]) = (self.member.method, &mut self.out[..]) {
                 let fast = blocks::decode(
                     source,
