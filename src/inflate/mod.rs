@@ -5,12 +5,15 @@
 //! `zipfile` (which then raises numpy's exception).
 //!
 //! - `serial`: any deflate stream, streamed from the source in blocks;
+//! - `blocks`: one deflate stream inflated by libdeflate, a few MiB at a
+//!   time, each step resuming at the block boundary the last one paused at;
 //! - `libdeflate`: libdeflate's faster one-shot inflater, for compressed
 //!   bytes held whole (a chunk, a small member);
 //! - `markers`: finding the sync-flush markers that end fastnpz's chunks,
 //!   so the chunks of one large member can be inflated in parallel, each
 //!   into its own slice of the output.
 
+pub mod blocks;
 pub mod libdeflate;
 pub mod markers;
 pub mod serial;

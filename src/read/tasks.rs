@@ -11,7 +11,7 @@ use super::{Archive, NpyMember};
 use crate::chunk::CHUNK_SIZE;
 use crate::encode::{crc32, crc32_combine};
 use crate::inflate::libdeflate::{Decompressor, FINAL_EMPTY_BLOCK};
-use crate::inflate::{serial, DecodeError, Output};
+use crate::inflate::{blocks, serial, DecodeError, Output};
 use crate::pool::{parallel_map, Panicked};
 use crate::source::Source;
 
@@ -28,6 +28,10 @@ impl Archive {
         control: &Control,
     ) -> Result<Vec<Result<(), DecodeError>>, Panicked> {
         let mut tasks: Vec<Mutex<Option<Task<'_, '_>>>> = Vec::new();
+        // Fewer tasks than threads: a core would be idle, so a whole
+        // stream's CRC runs there, beside its inflating.
+        let count: usize = splits.iter().map(|s| s.as_ref().map_or(1, Vec::len)).sum();
+        let crc_aside = count < threads;
         let mut owner = Vec::new();
         for (i, (((_, member, body), head), split)) in large
             .iter_mut()
@@ -53,6 +57,7 @@ impl Archive {
                     out,
                     compressed: split.as_ref().map(|r| r[k].clone()),
                     last: k + 1 == n,
+                    crc_aside,
                 })));
                 owner.push((i, len));
             }
@@ -106,6 +111,8 @@ struct Task<'m, 'b> {
     /// The chunk's compressed bytes; None for the whole member.
     compressed: Option<Range<u64>>,
     last: bool,
+    /// Whether a whole stream's CRC may run on a thread of its own.
+    crc_aside: bool,
 }
 
 impl Task<'_, '_> {
@@ -119,6 +126,31 @@ impl Task<'_, '_> {
             return Err(DecodeError::Stopped);
         }
         let Some(range) = self.compressed else {
+            // A whole stream (numpy's): libdeflate, straight into the
+            // array. zlib-rs streams it only where libdeflate cannot: stored
+            // members, a stream padded beyond what its size justifies, a
+            // first block over 4 MiB or a block over 64 MiB compressed (no
+            // window to hold it), and a stream that is not what the
+            // directory says, so that the error is the one it gave before.
+            // (Other file objects than files and BytesIO, non-seekable ones
+            // among them, never reach here: zipfile reads them, as numpy.)
+            if let (8, [head, body]) = (self.member.method, &mut self.out[..]) {
+                let fast = blocks::decode(
+                    source,
+                    self.member.data.clone(),
+                    head,
+                    body,
+                    &mut scratch.blocks,
+                    &blocks::Control {
+                        stop: &control.stop,
+                        done: &control.done,
+                        crc_aside: self.crc_aside,
+                    },
+                )?;
+                if let Some(crc) = fast {
+                    return Ok(crc);
+                }
+            }
             let mut out = Output::counted(&mut self.out, &control.done);
             return serial::decode(
                 source,
@@ -133,6 +165,7 @@ impl Task<'_, '_> {
             buffer,
             decompressor,
             joined,
+            ..
         } = scratch;
         buffer.resize((range.end - range.start) as usize, 0);
         source.read_exact_at(range.start, buffer)?;
@@ -174,6 +207,8 @@ pub(super) struct Scratch {
     pub(super) decompressor: Option<Decompressor>,
     /// A chunk inflated whole before it is split between output pieces.
     joined: Vec<u8>,
+    /// For whole streams inflated by libdeflate.
+    blocks: blocks::Buffers,
 }
 
 pub(super) fn scratch_decompressor(

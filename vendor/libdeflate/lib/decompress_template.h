@@ -47,8 +47,9 @@ FUNCNAME(struct libdeflate_decompressor * restrict d,
 	 void * restrict out, size_t out_nbytes_avail,
 	 size_t *actual_in_nbytes_ret, size_t *actual_out_nbytes_ret)
 {
-	u8 *out_next = out;
-	u8 * const out_end = out_next + out_nbytes_avail;
+	/* fastnpz: output may resume after a prefix already written to 'out'. */
+	u8 * const out_end = (u8 *)out + out_nbytes_avail;
+	u8 *out_next = (u8 *)out + d->fastnpz_prefix;
 	u8 * const out_fastloop_end =
 		out_end - MIN(out_nbytes_avail, FASTLOOP_MAX_BYTES_WRITTEN);
 
@@ -68,6 +69,17 @@ FUNCNAME(struct libdeflate_decompressor * restrict d,
 	unsigned num_offset_syms;
 	bitbuf_t litlen_tablemask;
 	u32 entry;
+
+	/*
+	 * fastnpz: input may resume at a block boundary inside its first byte;
+	 * the bits before it are not this stream's.
+	 */
+	if (d->fastnpz_skip_bits) {
+		if (in_next == in_end)
+			return LIBDEFLATE_BAD_DATA;
+		bitbuf = *in_next++ >> d->fastnpz_skip_bits;
+		bitsleft = 8 - d->fastnpz_skip_bits;
+	}
 
 next_block:
 	/* Starting to read the next block */
@@ -740,8 +752,26 @@ generic_loop:
 block_done:
 	/* Finished decoding a block */
 
-	if (!is_final_block)
+	if (!is_final_block) {
+		/*
+		 * fastnpz: pause at this block boundary once enough output is
+		 * written or input read, reporting where the next block
+		 * starts, in bits.
+		 */
+		if (unlikely((size_t)(out_next - (u8 *)out) >=
+			     d->fastnpz_pause_at ||
+			     (size_t)(in_next - (const u8 *)in) >=
+			     d->fastnpz_pause_in)) {
+			bitsleft = (u8)bitsleft;
+			SAFETY_CHECK(overread_count <= (bitsleft >> 3));
+			d->fastnpz_in_bits = (size_t)(in_next - (const u8 *)in) * 8 +
+					     overread_count * 8 - bitsleft;
+			if (actual_out_nbytes_ret)
+				*actual_out_nbytes_ret = out_next - (u8 *)out;
+			return FASTNPZ_PAUSED;
+		}
 		goto next_block;
+	}
 
 	/* That was the last block. */
 

@@ -45,6 +45,9 @@
 #include "lib_common.h"
 #include "deflate_constants.h"
 
+/* fastnpz: fastnpz_deflate_decompress_resume stopped at a block boundary. */
+#define FASTNPZ_PAUSED ((enum libdeflate_result)100)
+
 /*
  * If the expression passed to SAFETY_CHECK() evaluates to false, then the
  * decompression routine immediately returns LIBDEFLATE_BAD_DATA, indicating the
@@ -670,6 +673,17 @@ struct libdeflate_decompressor {
 	u16 sorted_syms[DEFLATE_MAX_NUM_SYMS];
 
 	bool static_codes_loaded;
+
+	/*
+	 * fastnpz: resuming a stream at a block boundary (see
+	 * fastnpz_deflate_decompress_resume); no prefix and no pause outside
+	 * that call.
+	 */
+	size_t fastnpz_prefix;
+	size_t fastnpz_pause_at;
+	size_t fastnpz_pause_in;
+	size_t fastnpz_in_bits;
+	unsigned fastnpz_skip_bits;
 	unsigned litlen_tablebits;
 
 	/* The free() function for this struct, chosen at allocation time */
@@ -1141,6 +1155,46 @@ libdeflate_deflate_decompress_ex(struct libdeflate_decompressor *d,
 			       actual_in_nbytes_ret, actual_out_nbytes_ret);
 }
 
+/*
+ * fastnpz: inflate part of a stream. 'in' starts at a block boundary,
+ * 'skip_bits' bits into its first byte; 'out' holds 'out_prefix' bytes of
+ * the stream's output already (the window back-references may reach), and
+ * writing continues after them. Returns FASTNPZ_PAUSED at the first block
+ * boundary where at least 'pause_at' bytes of 'out' are written or about
+ * 'pause_in' bytes of 'in' read (refilled, not all consumed), with the
+ * bits of 'in' consumed in '*in_bits_ret'; LIBDEFLATE_SUCCESS when the
+ * final block ends first (bytes consumed, rounded up, times 8).
+ */
+LIBDEFLATEAPI enum libdeflate_result
+fastnpz_deflate_decompress_resume(struct libdeflate_decompressor *d,
+				  const void *in, size_t in_nbytes,
+				  unsigned skip_bits,
+				  void *out, size_t out_prefix,
+				  size_t out_nbytes_avail, size_t pause_at,
+				  size_t pause_in, size_t *in_bits_ret,
+				  size_t *actual_out_nbytes_ret)
+{
+	enum libdeflate_result result;
+	size_t in_bytes = 0;
+
+	if (skip_bits > 7 || out_prefix > out_nbytes_avail)
+		return LIBDEFLATE_BAD_DATA;
+	d->fastnpz_prefix = out_prefix;
+	d->fastnpz_pause_at = pause_at;
+	d->fastnpz_pause_in = pause_in;
+	d->fastnpz_skip_bits = skip_bits;
+	d->fastnpz_in_bits = 0;
+	result = decompress_impl(d, in, in_nbytes, out, out_nbytes_avail,
+				 &in_bytes, actual_out_nbytes_ret);
+	*in_bits_ret = result == FASTNPZ_PAUSED ? d->fastnpz_in_bits :
+						   in_bytes * 8;
+	d->fastnpz_prefix = 0;
+	d->fastnpz_pause_at = (size_t)-1;
+	d->fastnpz_pause_in = (size_t)-1;
+	d->fastnpz_skip_bits = 0;
+	return result;
+}
+
 LIBDEFLATEAPI enum libdeflate_result
 libdeflate_deflate_decompress(struct libdeflate_decompressor *d,
 			      const void *in, size_t in_nbytes,
@@ -1186,6 +1240,8 @@ libdeflate_alloc_decompressor_ex(const struct libdeflate_options *options)
 	 * But for simplicity, we currently just zero the whole decompressor.
 	 */
 	memset(d, 0, sizeof(*d));
+	d->fastnpz_pause_at = (size_t)-1;
+	d->fastnpz_pause_in = (size_t)-1;
 	d->free_func = options->free_func ?
 		       options->free_func : libdeflate_default_free_func;
 	return d;
