@@ -98,6 +98,15 @@ impl ArchiveWriter {
 /// file is removed by `PathTarget`'s own drop.
 impl Drop for ArchiveWriter {
     fn drop(&mut self) {
+        let _ = self.abandon();
+    }
+}
+
+impl ArchiveWriter {
+    /// What `abort` and a drop without `close` do: a path written through
+    /// a temporary file is left as it was (`PathTarget`'s drop removes the
+    /// temporary), an appended archive is cut back to its old length.
+    fn abandon(&mut self) -> std::io::Result<()> {
         if let Some(Out::Path {
             sink,
             target,
@@ -107,13 +116,12 @@ impl Drop for ArchiveWriter {
             drop(sink);
             drop(target);
             if let Some((file, len)) = append {
-                let _ = file.set_len(len);
+                file.set_len(len)?;
             }
         }
+        Ok(())
     }
-}
 
-impl ArchiveWriter {
     fn options(&self) -> PyResult<write::Options> {
         Ok(write::Options {
             compression: compression(self.level)?,
@@ -445,19 +453,7 @@ impl ArchiveWriter {
     /// an appended archive is cut back to its old length. A file object is
     /// left to the caller.
     fn abort(&mut self) -> PyResult<()> {
-        if let Some(Out::Path {
-            sink,
-            target,
-            append,
-        }) = self.out.take()
-        {
-            drop(sink);
-            drop(target);
-            if let Some((file, len)) = append {
-                file.set_len(len).map_err(|e| os_error(&e, None))?;
-            }
-        }
-        Ok(())
+        self.abandon().map_err(|e| os_error(&e, None))
     }
 
     /// Whether `close` or `abort` ran.
