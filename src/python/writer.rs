@@ -2,8 +2,6 @@
 //! one call at a time and go through the same pipeline as `savez_compressed`
 //! (`write::write_members`); the directory is written at `close`.
 
-use std::fs::File;
-
 use numpy::PyReadonlyArray1;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -26,13 +24,11 @@ const STREAM_CHUNKS_PER_THREAD: usize = 2;
 type PriorArg = (Vec<u8>, u64, u64, Vec<u8>);
 
 enum Out {
-    /// A path fastnpz opened. `target` replaces the path at commit ("w",
-    /// "x"); `append` is the archive being continued and its old length,
-    /// restored when the writer is abandoned ("a").
+    /// A path fastnpz opened: `target` puts the archive in place at commit
+    /// and leaves the path as it was when abandoned ("w", "x", "a").
     Path {
         sink: Buffered<FileSink>,
-        target: Option<PathTarget>,
-        append: Option<(File, u64)>,
+        target: PathTarget,
     },
     /// A Python file object, written from the calling thread.
     File { sink: Buffered<PyFileSink> },
@@ -95,7 +91,7 @@ impl ArchiveWriter {
 /// A writer dropped without `close` is abandoned, as `abort` abandons it:
 /// an append is cut back to the old archive (else the partial member after
 /// the old end record would leave the file unreadable), and a temporary
-/// file is removed by `PathTarget`'s own drop.
+/// file is removed.
 impl Drop for ArchiveWriter {
     fn drop(&mut self) {
         let _ = self.abandon();
@@ -103,21 +99,13 @@ impl Drop for ArchiveWriter {
 }
 
 impl ArchiveWriter {
-    /// What `abort` and a drop without `close` do: a path written through
-    /// a temporary file is left as it was (`PathTarget`'s drop removes the
-    /// temporary), an appended archive is cut back to its old length.
+    /// What `abort` and a drop without `close` do: the path is left as
+    /// it was (see `PathTarget::abandon`); a file object is left to the
+    /// caller.
     fn abandon(&mut self) -> std::io::Result<()> {
-        if let Some(Out::Path {
-            sink,
-            target,
-            append,
-        }) = self.out.take()
-        {
+        if let Some(Out::Path { sink, target }) = self.out.take() {
             drop(sink);
-            drop(target);
-            if let Some((file, len)) = append {
-                file.set_len(len)?;
-            }
+            target.abandon()?;
         }
         Ok(())
     }
@@ -185,30 +173,17 @@ impl ArchiveWriter {
         compression(level)?;
         let file_path: std::path::PathBuf = path.extract()?;
         let err = |e: std::io::Error| os_error(&e, Some(&path));
-        let (file, target, append) = match mode {
-            "w" | "x" => {
-                let target = if mode == "w" {
-                    PathTarget::open(&file_path)
-                } else {
-                    PathTarget::create_new(&file_path)
-                }
-                .map_err(err)?;
-                (target.file().map_err(err)?, Some(target), None)
-            }
+        let (target, appended) = match mode {
+            "w" => (PathTarget::open(&file_path).map_err(err)?, None),
+            "x" => (PathTarget::create_new(&file_path).map_err(err)?, None),
             "a" => {
-                let file = std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(&file_path)
-                    .map_err(err)?;
-                let len = file.metadata().map_err(err)?.len();
+                let (target, len) = PathTarget::append(&file_path).map_err(err)?;
                 if size.is_some_and(|s| s != len) {
                     return Err(PyValueError::new_err(
                         "the archive changed while it was being opened for appending",
                     ));
                 }
-                let keep = file.try_clone().map_err(err)?;
-                (file, None, Some((keep, len)))
+                (target, Some(len))
             }
             _ => {
                 return Err(PyValueError::new_err(format!(
@@ -216,27 +191,20 @@ impl ArchiveWriter {
                 )))
             }
         };
-        let mut file_sink = FileSink::new(file);
-        let start = if let Some((_, len)) = &append {
-            use std::io::SeekFrom;
+        let mut file_sink = FileSink::new(target.file().map_err(err)?);
+        let start = match appended {
             // Appending past the old end record keeps it, and the archive
             // it ends, valid until the new one is complete.
-            file_sink.seek(SeekFrom::Start(*len)).map_err(err)?;
-            Start::Seekable(*len)
-        } else {
+            Some(len) => Start::Seekable(len),
             // A FIFO or device written in place is unseekable: data
             // descriptors, as savez_compressed writes there.
-            match file_sink.position() {
+            None => match file_sink.position() {
                 (p, true) => Start::Seekable(p),
                 (p, false) => Start::Unseekable(p),
-            }
+            },
         };
         let sink = Buffered::new(file_sink, start.offset(), WRITE_BUFFER);
-        let out = Out::Path {
-            sink,
-            target,
-            append,
-        };
+        let out = Out::Path { sink, target };
         Ok(Self::new(
             out,
             start,
@@ -417,25 +385,14 @@ impl ArchiveWriter {
         }
         let out = self.out.take().ok_or_else(closed)?;
         match out {
-            Out::Path {
-                mut sink,
-                target,
-                append,
-            } => {
-                let written = match self.zip.finish(&mut sink) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        drop(sink);
-                        if let Some((file, len)) = append {
-                            let _ = file.set_len(len);
-                        }
-                        return Err(super::errors::write_error(e, None));
-                    }
-                };
+            Out::Path { mut sink, target } => {
+                // On failure, the target's drop leaves the path as it was.
+                let written = self
+                    .zip
+                    .finish(&mut sink)
+                    .map_err(|e| super::errors::write_error(e, None))?;
                 drop(sink);
-                if let Some(t) = target {
-                    t.commit().map_err(|e| os_error(&e, None))?;
-                }
+                target.commit().map_err(|e| os_error(&e, None))?;
                 Ok(written)
             }
             Out::File { mut sink } => {
