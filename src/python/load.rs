@@ -165,7 +165,9 @@ impl Reader {
         self.archive
             .entries()
             .iter()
-            .map(|e| e.name.clone())
+            // The reader took only names that decode as UTF-8 (see
+            // `Entry::decoded_name`), so nothing is replaced here.
+            .map(|e| String::from_utf8_lossy(&e.name).into_owned())
             .collect()
     }
 

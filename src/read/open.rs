@@ -2,7 +2,7 @@
 //! file position after reading it or a member.
 
 use crate::source::Source;
-use crate::zip::directory::{data_range, read_directory_with, DirEntry, Directory, Unsupported};
+use crate::zip::directory::{data_range, read_directory_with, Directory, Entry, Unsupported};
 
 /// An archive opened for reading: its central directory. Each read is
 /// given the source again, so memory a caller lends need only stay lent
@@ -49,7 +49,7 @@ impl Archive {
     }
 
     /// The members, in directory order.
-    pub fn entries(&self) -> &[DirEntry] {
+    pub fn entries(&self) -> &[Entry] {
         &self.directory.entries
     }
 

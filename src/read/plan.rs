@@ -13,7 +13,7 @@ use crate::inflate::DecodeError;
 use crate::npy::parse::{header_bytes, parse_header, NpyHeader, Unsupported as HeaderUnsupported};
 use crate::pool::{parallel_map, Panicked, WorkerGrant};
 use crate::source::Source;
-use crate::zip::directory::{data_range, DirEntry};
+use crate::zip::directory::{data_range, Entry};
 
 /// Members up to this size are inflated whole by `prepare` and copied by
 /// `fill`: one pass over the compressed bytes, and small copies.
@@ -120,7 +120,7 @@ impl Archive {
             // central ones' sizes; a little slack covers the difference.
             let reach = e
                 .header_offset
-                .checked_add(30 + 64 + e.raw_name.len() as u64)?
+                .checked_add(30 + 64 + e.name.len() as u64)?
                 .checked_add(e.compressed)?;
             end = end.max(reach.min(self.directory.start));
             wanted = wanted.checked_add(e.compressed)?;
@@ -138,7 +138,7 @@ impl Archive {
         &self,
         source: &Source<'_>,
         index: usize,
-        entry: &DirEntry,
+        entry: &Entry,
         scratch: &mut Scratch,
     ) -> Prepared {
         match self.try_prepare(source, index, entry, scratch) {
@@ -151,7 +151,7 @@ impl Archive {
         &self,
         source: &Source<'_>,
         index: usize,
-        entry: &DirEntry,
+        entry: &Entry,
         scratch: &mut Scratch,
     ) -> Result<Prepared, String> {
         let plausible = match entry.method {
@@ -224,12 +224,7 @@ impl Archive {
 
 /// The first `n` uncompressed bytes of a member (fewer if it is
 /// shorter), without checking the rest.
-fn prefix(
-    source: &Source<'_>,
-    entry: &DirEntry,
-    data: Range<u64>,
-    n: u64,
-) -> Result<Vec<u8>, String> {
+fn prefix(source: &Source<'_>, entry: &Entry, data: Range<u64>, n: u64) -> Result<Vec<u8>, String> {
     let n = n.min(entry.uncompressed) as usize;
     let mut out = vec![0u8; n];
     if entry.method == 0 {
@@ -259,7 +254,7 @@ fn prefix(
 /// and inflated by libdeflate (stored ones are read as they are).
 fn small_member(
     source: &Source<'_>,
-    entry: &DirEntry,
+    entry: &Entry,
     data: Range<u64>,
     scratch: &mut Scratch,
 ) -> Result<Vec<u8>, DecodeError> {

@@ -10,7 +10,8 @@ use crate::chunk::{Chunk, Compressed};
 use crate::encode::{crc32_combine, Compression};
 use crate::member::Member;
 use crate::sink::Sink;
-use crate::zip::records::{self, Entry, FLAG_DATA_DESCRIPTOR, FLAG_UTF8};
+use crate::zip::entry::{Entry, FLAG_DATA_DESCRIPTOR, FLAG_UTF8};
+use crate::zip::records;
 
 use super::{Error, Start};
 

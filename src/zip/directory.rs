@@ -18,8 +18,7 @@ const LOCAL_HEADER: usize = 30;
 /// Largest central directory read whole (zipfile reads it whole too).
 const MAX_DIRECTORY: u64 = 1 << 30;
 
-/// The flag bits, one definition for writing and reading.
-pub use super::records::{FLAG_DATA_DESCRIPTOR, FLAG_UTF8};
+pub use super::entry::{Entry, FLAG_DATA_DESCRIPTOR, FLAG_UTF8};
 /// Flag bits this reader handles; any other (encryption, patched data,
 /// strong encryption, ...) sends the archive to zipfile. Bits 1-2 are
 /// deflate's speed hints.
@@ -50,32 +49,11 @@ impl std::fmt::Display for Unsupported {
     }
 }
 
-/// One member as the central directory describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirEntry {
-    /// The name, decoded as zipfile decodes it.
-    pub name: String,
-    /// The name's bytes, as the local header must repeat them.
-    pub raw_name: Vec<u8>,
-    /// General-purpose flags.
-    pub flags: u16,
-    /// 0 stored, 8 deflated (anything else is `Unsupported` when read).
-    pub method: u16,
-    /// CRC-32 of the uncompressed bytes.
-    pub crc: u32,
-    /// Compressed size.
-    pub compressed: u64,
-    /// Uncompressed size.
-    pub uncompressed: u64,
-    /// Absolute offset of the local header in the source.
-    pub header_offset: u64,
-}
-
 /// The central directory, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directory {
     /// Members in directory order.
-    pub entries: Vec<DirEntry>,
+    pub entries: Vec<Entry>,
     /// Absolute offset of the central directory.
     pub start: u64,
     /// Where zipfile leaves the file position after reading the directory.
@@ -225,7 +203,7 @@ fn central_record(
     at: usize,
     concat: u64,
     cd_start: u64,
-) -> Result<(DirEntry, usize), Unsupported> {
+) -> Result<(Entry, usize), Unsupported> {
     let fixed = cd
         .get(at..at + CENTRAL_RECORD)
         .ok_or(Unsupported::Layout("truncated central record"))?;
@@ -256,8 +234,7 @@ fn central_record(
     if flags & !KNOWN_FLAGS != 0 {
         return Err(Unsupported::Layout("flags this reader leaves to zipfile"));
     }
-    let raw_name = cd[name_at..extra_at].to_vec();
-    let name = decode_name(&raw_name, flags)?;
+    let name = cd[name_at..extra_at].to_vec();
     // zipfile's _decodeExtra: zip64 values replace the 32-bit ones that
     // are saturated, in this order.
     let mut extra = &cd[extra_at..extra_at + extra_len];
@@ -300,32 +277,17 @@ fn central_record(
         .ok_or(Unsupported::Layout(
             "local header offset outside the archive",
         ))?;
-    Ok((
-        DirEntry {
-            name,
-            raw_name,
-            flags,
-            method,
-            crc,
-            compressed,
-            uncompressed,
-            header_offset,
-        },
-        next,
-    ))
-}
-
-/// The name as zipfile decodes it: UTF-8 with flag bit 11, else cp437,
-/// which agrees with ASCII; names zipfile would change (a NUL cuts them)
-/// or that need cp437's upper half are left to zipfile.
-fn decode_name(raw: &[u8], flags: u16) -> Result<String, Unsupported> {
-    if raw.contains(&0) {
-        return Err(Unsupported::Layout("name with a NUL byte"));
-    }
-    if flags & FLAG_UTF8 == 0 && !raw.is_ascii() {
-        return Err(Unsupported::Layout("cp437 name"));
-    }
-    String::from_utf8(raw.to_vec()).map_err(|_| Unsupported::Layout("invalid UTF-8 name"))
+    let entry = Entry {
+        name,
+        flags,
+        method,
+        crc,
+        compressed,
+        uncompressed,
+        header_offset,
+    };
+    entry.decoded_name().map_err(Unsupported::Layout)?;
+    Ok((entry, next))
 }
 
 /// Where a member's data lies: checks its local header as zipfile does
@@ -333,7 +295,7 @@ fn decode_name(raw: &[u8], flags: u16) -> Result<String, Unsupported> {
 /// that the data fits before the central directory.
 pub fn data_range(
     source: &Source<'_>,
-    entry: &DirEntry,
+    entry: &Entry,
     directory_start: u64,
 ) -> Result<std::ops::Range<u64>, Unsupported> {
     let mut fixed = [0u8; LOCAL_HEADER];
@@ -344,14 +306,14 @@ pub fn data_range(
     let flags = u16_at(&fixed, 6);
     let name_len = u64::from(u16_at(&fixed, 26));
     let extra_len = u64::from(u16_at(&fixed, 28));
-    if flags != entry.flags || name_len != entry.raw_name.len() as u64 {
+    if flags != entry.flags || name_len != entry.name.len() as u64 {
         return Err(Unsupported::Layout(
             "local header differs from the central record",
         ));
     }
-    let mut name = vec![0u8; entry.raw_name.len()];
+    let mut name = vec![0u8; entry.name.len()];
     source.read_exact_at(entry.header_offset + LOCAL_HEADER as u64, &mut name)?;
-    if name != entry.raw_name {
+    if name != entry.name {
         return Err(Unsupported::Layout(
             "local name differs from the central name",
         ));
@@ -444,7 +406,11 @@ mod tests {
             let bytes = archive(prefix, &["a.npy", "\u{e9}t\u{e9}.npy", "c"], seekable);
             let src = Source::Memory(Span::from_slice(&bytes));
             let dir = read_directory(&src).unwrap();
-            let names: Vec<_> = dir.entries.iter().map(|e| e.name.as_str()).collect();
+            let names: Vec<_> = dir
+                .entries
+                .iter()
+                .map(|e| e.decoded_name().unwrap())
+                .collect();
             assert_eq!(names, ["a.npy", "\u{e9}t\u{e9}.npy", "c"]);
             assert_eq!(dir.end, bytes.len() as u64 - 22);
             let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();

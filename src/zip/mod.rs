@@ -1,4 +1,5 @@
 //! Zip records as CPython's `zipfile` writes them for numpy.
 
 pub mod directory;
+pub mod entry;
 pub mod records;

@@ -18,29 +18,7 @@ const DOS_DATE: u16 = (1 << 5) | 1;
 /// zipfile gives written members `?rw-------`.
 const EXTERNAL_ATTR: u32 = 0o600 << 16;
 
-/// Bit 3: sizes and CRC follow the data in a data descriptor.
-pub const FLAG_DATA_DESCRIPTOR: u16 = 0x0008;
-/// Bit 11: the name is UTF-8.
-pub const FLAG_UTF8: u16 = 0x0800;
-
-/// What the central directory needs to know about one written member.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// Encoded name.
-    pub name: Vec<u8>,
-    /// General-purpose flags (UTF-8, data descriptor).
-    pub flags: u16,
-    /// 0 stored, 8 deflated.
-    pub method: u16,
-    /// CRC-32 of the uncompressed bytes.
-    pub crc: u32,
-    /// Compressed size.
-    pub compressed: u64,
-    /// Uncompressed size.
-    pub uncompressed: u64,
-    /// Absolute offset of the local header in the output.
-    pub header_offset: u64,
-}
+pub use super::entry::{Entry, FLAG_DATA_DESCRIPTOR, FLAG_UTF8};
 
 fn put16(out: &mut Vec<u8>, v: u16) {
     out.extend_from_slice(&v.to_le_bytes());
