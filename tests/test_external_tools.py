@@ -1,6 +1,8 @@
 """Independent readers (Info-ZIP unzip, 7-Zip, libarchive bsdtar) accept
 fastnpz's archives exactly where they accept numpy's, and extract the same
-member bytes."""
+member bytes: those savez/savez_compressed write, and those NpzWriter
+writes member by member, streamed, stored with aligned data, or appended
+to a numpy archive (numpy's archive of the same members is the oracle)."""
 import shutil
 import subprocess
 
@@ -35,7 +37,42 @@ CASES = {
     "data_descriptor": ("savez_compressed", "unseekable"),
     "data_descriptor_stored": ("savez", "unseekable"),
     "zero_size": ("savez_compressed", lambda: ((np.zeros(0), np.zeros((3, 0))), {})),
+    "writer": ("writer", {}),
+    "writer_stored_aligned": ("writer", {"compress": False}),
+    "writer_append": ("append", {}),
+    "writer_append_stored": ("append", {"compress": False}),
 }
+
+
+def _writer_members():
+    return {"grid": ARR, "big": _big(), "\u00e9t\u00e9": ARR[:3], "t": ARR.T}
+
+
+def _writer_pair(d, name, kind, kw):
+    """numpy's archive of the members, and NpzWriter's: each member written
+    whole, except one streamed in uneven blocks ("writer"), or the first
+    two in numpy's own archive and the rest appended ("append")."""
+    import fastnpz
+    members = _writer_members()
+    compress = kw.get("compress", True)
+    np_path, fz_path = d / f"{name}_np.npz", d / f"{name}_fz.npz"
+    (np.savez_compressed if compress else np.savez)(np_path, **members)
+    items = list(members.items())
+    if kind == "append":
+        (np.savez_compressed if compress else np.savez)(fz_path, **dict(items[:2]))
+        with fastnpz.NpzWriter(fz_path, mode="a", **kw) as w:
+            for key, value in items[2:]:
+                w.write(key, value)
+        return np_path, fz_path
+    with fastnpz.NpzWriter(fz_path, **kw) as w:
+        for key, value in items:
+            if key == "big":
+                with w.stream(key, value.shape, value.dtype) as s:
+                    for at in range(0, value.size, 375_001):
+                        s.write(value[at:at + 375_001])
+            else:
+                w.write(key, value)
+    return np_path, fz_path
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +81,9 @@ def archives(tmp_path_factory):
     d = tmp_path_factory.mktemp("ext")
     out = {}
     for name, (kind, make) in CASES.items():
+        if kind in ("writer", "append"):
+            out[name] = _writer_pair(d, name, kind, make)
+            continue
         paths = []
         for tag, mod in (("np", np), ("fz", fastnpz)):
             func = getattr(mod, kind)
@@ -86,7 +126,8 @@ def test_tool_accepts_archive(archives, tool, case):
 
 
 @pytest.mark.parametrize("case", ["compressed", "big_multichunk", "data_descriptor",
-                                  "stored"])
+                                  "stored", "writer", "writer_stored_aligned",
+                                  "writer_append", "writer_append_stored"])
 def test_extracted_bytes_match(archives, case):
     """Extract every member with unzip -p / bsdtar -xOf and compare with
     numpy's members (independent inflate implementations)."""
@@ -110,11 +151,13 @@ def test_extracted_bytes_match(archives, case):
         pytest.skip("no extraction tool")
 
 
-def test_7z_extract_matches(archives, tmp_path):
+@pytest.mark.parametrize("case", ["big_multichunk", "writer", "writer_append"])
+def test_7z_extract_matches(archives, tmp_path, case):
     if shutil.which("7z") is None:
         pytest.skip("7z not installed")
-    np_path, fz_path = archives["big_multichunk"]
+    np_path, fz_path = archives[case]
     r = _run(["7z", "x", "-y", f"-o{tmp_path}", str(fz_path)])
     assert r.returncode == 0, r.stdout[-800:]
-    exp = member_payloads(parse_zip(np_path.read_bytes()))
-    assert (tmp_path / "arr_0.npy").read_bytes() == exp[0]
+    oracle = parse_zip(np_path.read_bytes())
+    for name, exp in zip(oracle.names, member_payloads(oracle), strict=True):
+        assert (tmp_path / name.decode()).read_bytes() == exp, name
