@@ -245,7 +245,7 @@ impl ChunkEncoder {
             Choice::Zlib => self.zlib()?.compress(data, last, out),
             // Where even literal coding is expected to come out under
             // `SMALL_OUTPUT`, libdeflate's output would be followed by
-            // zlib's anyway: zlib alone gives numpy's bytes at once.
+            // zlib's, or come close: zlib alone gives numpy's bytes at once.
             Choice::Small if policy::order0_bytes(data) < policy::SMALL_OUTPUT as f64 => {
                 self.zlib()?.compress(data, last, out)
             }
@@ -253,7 +253,7 @@ impl ChunkEncoder {
                 let start = out.len();
                 self.compressor(policy::REFERENCE_EFFORT)?
                     .compress(data, last, out)?;
-                if out.len() - start < policy::SMALL_OUTPUT {
+                if out.len() - start < policy::SMALL_EXACT {
                     let mut zlib = std::mem::take(&mut self.sample_out);
                     zlib.clear();
                     let r = self.zlib()?.compress(data, last, &mut zlib);

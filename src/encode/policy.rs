@@ -27,11 +27,15 @@
 //!
 //! Smaller members, where a sample would cost about as much as the member,
 //! get libdeflate's level 7 with 3-byte matches always allowed, which
-//! measured 0.78-1.008 of zlib's size on every member from 256 bytes to
-//! 256 KiB tried, real arrays included. Below that, and wherever its output
-//! is under `SMALL_OUTPUT` bytes, deflate's block headers decide the size,
-//! and libdeflate came out up to 4% (a few bytes) over zlib; there zlib runs
-//! too, at about the same cost, and the smaller output is kept.
+//! measured 0.78-1.008 of zlib's size on the corpus's members from 256
+//! bytes to 256 KiB, real arrays included. Not on every array: of 300
+//! generated small arrays, one (a 3 KiB float32 array of normals rounded to
+//! two decimals) came out 1.0145 of zlib's, and no libdeflate level stayed
+//! within 1% on all of them (level 12 neither); only zlib itself would
+//! guarantee it, at numpy's cost. Where its output is under `SMALL_EXACT`
+//! bytes, deflate's block headers decide the size, and libdeflate came out
+//! up to 5% (a few bytes) over zlib; there zlib runs too, and the smaller
+//! output is kept.
 //!
 //! And per chunk, a cheap scan sends noise (random mantissas, sensor noise)
 //! to the literal-only encoder, several times faster than a match search
@@ -48,7 +52,7 @@ pub enum Choice {
     /// engine reaches numpy's size.
     Zlib,
     /// A member too small to sample, in one chunk: `REFERENCE_EFFORT`, and
-    /// zlib as well where that output is under `SMALL_OUTPUT` bytes, keeping
+    /// zlib as well where that output is under `SMALL_EXACT` bytes, keeping
     /// the smaller.
     Small,
 }
@@ -134,10 +138,22 @@ pub fn all_noise(samples: &[Vec<u8>]) -> bool {
 
 /// Members (stream bytes) at least this long are sampled.
 pub const SAMPLED_MEMBER: u64 = 256 * 1024;
-/// Unsampled members whose libdeflate output is shorter than this are
-/// compressed by zlib too (1% of it is 10 bytes, about what deflate's
-/// block headers differ by between the two).
+/// Unsampled members whose order-0 entropy is under this many bytes go to
+/// zlib alone: libdeflate's output would come out under `SMALL_EXACT` or
+/// near it, and zlib would follow anyway.
 pub const SMALL_OUTPUT: usize = 1024;
+/// Unsampled members whose libdeflate output is shorter than this are
+/// compressed by zlib too, and the smaller output is kept: 1% of it is 5
+/// bytes, about what deflate's block headers differ by between the two.
+/// On 300 generated small arrays of 20 kinds (integers, rounded and smooth
+/// floats, sparse, booleans, strings, dates; 32 to 5000 items, two seeds),
+/// level 7 with 3-byte matches came out over 1% of zlib on 4 of the 97
+/// whose output was under 512 bytes (up to 5%, a few bytes), and at most
+/// 1.0044 on the 39 between 512 and 1024 bytes. With 1024 here, zlib also
+/// ran on those 39, and on `np.arange(512)` as int64, where both engines
+/// crawl through the chains of zero bytes, one small save took 1.7x
+/// numpy's time.
+pub const SMALL_EXACT: usize = 512;
 /// A sampled member's windows: one per `BYTES_PER_WINDOW`, two to
 /// `MAX_WINDOWS`, together an eighth of the member, each within these
 /// bounds.
