@@ -3,25 +3,11 @@
 from collections.abc import Callable
 from typing import Any, TypeAlias, final
 
-__all__ = ["CHUNK_SIZE", "ArchiveWriter", "Batch", "Reader", "write_file", "write_path"]
+__all__ = ["CHUNK_SIZE", "ArchiveWriter", "Batch", "Reader"]
 
 CHUNK_SIZE: int
 
 _Member: TypeAlias = tuple[bytes, bool, bytes, Any]
-
-def write_path(
-    path: str, members: list[_Member], *, level: int, threads: int, progress: Callable[[int, int], object] | None = ...
-) -> int: ...
-def write_file(
-    file: Any,
-    members: list[_Member],
-    *,
-    start: int | None,
-    seekable: bool,
-    level: int,
-    threads: int,
-    progress: Callable[[int, int], object] | None = ...,
-) -> int: ...
 
 _Prior: TypeAlias = tuple[bytes, int, int, bytes]
 

@@ -12,8 +12,6 @@ use pyo3::prelude::*;
 /// The extension module `fastnpz._fastnpz`.
 #[pymodule]
 fn _fastnpz(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(save::write_path, m)?)?;
-    m.add_function(wrap_pyfunction!(save::write_file, m)?)?;
     m.add_class::<writer::ArchiveWriter>()?;
     m.add_class::<load::Reader>()?;
     m.add_class::<load::Batch>()?;

@@ -1,4 +1,8 @@
-//! `write_path` and `write_file`: the archive writer with the GIL released.
+//! What every write shares: members borrowed from Python, the GIL released
+//! around the pipeline, Ctrl-C and progress checked every 50 ms. The one
+//! writer object over it is `writer::ArchiveWriter`, behind both
+//! `savez_compressed` (every member in one call, then the directory) and
+//! `NpzWriter`.
 
 use std::time::{Duration, Instant};
 
@@ -8,15 +12,11 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 
 use super::borrow::{borrow_array, pin_memory};
-use super::errors::{os_error, write_error};
-use super::file_sink::PyFileSink;
+use super::errors::write_error;
 use crate::encode::Compression;
 use crate::member::{Data, Member, Span};
-use crate::sink::{Buffered, FileSink, PathTarget};
-use crate::write::{self, Options, Start, Stop};
+use crate::write::{self, Options, Stop};
 
-/// Coalesce writes to this size before handing them to the output.
-const WRITE_BUFFER: usize = 1 << 20;
 /// How often a long write checks for Ctrl-C and reports progress.
 const SIGNAL_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -134,91 +134,4 @@ where
         f(&mut tick)
     });
     result.map_err(|e| write_error(e, stopped.take()))
-}
-
-/// The body that writes `members` as a whole archive from `start`.
-fn whole<S: crate::sink::Sink>(
-    start: Start,
-) -> impl FnOnce(&[Member<'_>], &mut S, &Options, write::Tick<'_>) -> Result<u64, write::Error> + Send
-{
-    move |members, sink, options, tick| write::write_archive(members, sink, start, options, tick)
-}
-
-/// Write an archive to a filesystem path, through a temporary file that
-/// replaces it only once the archive is complete (see `PathTarget`).
-/// `level` -1 means stored. Returns the archive's size in bytes.
-#[pyfunction]
-#[pyo3(signature = (path, members, *, level, threads, progress=None))]
-pub fn write_path(
-    py: Python<'_>,
-    path: Bound<'_, PyAny>,
-    members: Vec<MemberArg<'_>>,
-    level: i32,
-    threads: usize,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<u64> {
-    compression(level)?;
-    let file_path: std::path::PathBuf = path.extract()?;
-    let target = PathTarget::open(&file_path).map_err(|e| os_error(&e, Some(&path)))?;
-    let mut file_sink = FileSink::new(target.file().map_err(|e| os_error(&e, Some(&path)))?);
-    let start = match file_sink.position() {
-        (p, true) => Start::Seekable(p),
-        (p, false) => Start::Unseekable(p),
-    };
-    let mut sink = Buffered::new(file_sink, start.offset(), WRITE_BUFFER);
-    let written = run(
-        py,
-        members,
-        &mut sink,
-        level,
-        threads,
-        progress,
-        whole(start),
-    )?;
-    drop(sink);
-    target.commit().map_err(|e| os_error(&e, Some(&path)))?;
-    Ok(written)
-}
-
-/// Write an archive to a Python binary file object, from the calling
-/// thread. `start` is what zipfile's `tell()` found (None when it
-/// failed), `seekable` whether `seek(start)` then worked. `level` -1
-/// means stored.
-#[pyfunction]
-#[pyo3(signature = (file, members, *, start, seekable, level, threads, progress=None))]
-#[allow(clippy::too_many_arguments)]
-pub fn write_file(
-    py: Python<'_>,
-    file: Py<PyAny>,
-    members: Vec<MemberArg<'_>>,
-    start: Option<u64>,
-    seekable: bool,
-    level: i32,
-    threads: usize,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<u64> {
-    let tellable = start.is_some();
-    let start = match (start, seekable) {
-        (Some(p), true) => Start::Seekable(p),
-        (Some(p), false) => Start::Unseekable(p),
-        (None, _) => Start::Unseekable(0),
-    };
-    let py_sink = PyFileSink::new(file, tellable);
-    let mut sink = Buffered::new(py_sink, start.offset(), WRITE_BUFFER).patch_through();
-    let result = run(
-        py,
-        members,
-        &mut sink,
-        level,
-        threads,
-        progress,
-        whole(start),
-    );
-    let mut py_sink = sink.into_inner();
-    // The file object's own exception explains a failed write best.
-    match (result, py_sink.take_error()) {
-        (Ok(n), _) => Ok(n),
-        (Err(_), Some(file_error)) => Err(file_error),
-        (Err(e), None) => Err(e),
-    }
 }

@@ -29,6 +29,8 @@ enum Out {
     Path {
         sink: Buffered<FileSink>,
         target: PathTarget,
+        /// The path as given, for errors' filename.
+        path: Py<PyAny>,
     },
     /// A Python file object, written from the calling thread.
     File { sink: Buffered<PyFileSink> },
@@ -103,7 +105,7 @@ impl ArchiveWriter {
     /// it was (see `PathTarget::abandon`); a file object is left to the
     /// caller.
     fn abandon(&mut self) -> std::io::Result<()> {
-        if let Some(Out::Path { sink, target }) = self.out.take() {
+        if let Some(Out::Path { sink, target, .. }) = self.out.take() {
             drop(sink);
             target.abandon()?;
         }
@@ -204,7 +206,11 @@ impl ArchiveWriter {
             },
         };
         let sink = Buffered::new(file_sink, start.offset(), WRITE_BUFFER);
-        let out = Out::Path { sink, target };
+        let out = Out::Path {
+            sink,
+            target,
+            path: path.clone().unbind(),
+        };
         Ok(Self::new(
             out,
             start,
@@ -375,7 +381,7 @@ impl ArchiveWriter {
 
     /// Write the central directory and put the archive in place. Returns
     /// the bytes written.
-    fn close(&mut self) -> PyResult<u64> {
+    fn close(&mut self, py: Python<'_>) -> PyResult<u64> {
         if self.stream.is_some() {
             self.stream_abort()?;
         }
@@ -385,14 +391,22 @@ impl ArchiveWriter {
         }
         let out = self.out.take().ok_or_else(closed)?;
         match out {
-            Out::Path { mut sink, target } => {
+            Out::Path {
+                mut sink,
+                target,
+                path,
+            } => {
                 // On failure, the target's drop leaves the path as it was.
-                let written = self
-                    .zip
-                    .finish(&mut sink)
+                // Detached: the directory and the buffered bytes may block on
+                // a FIFO whose reader is a Python thread (it needs the GIL).
+                let zip = &mut self.zip;
+                let written = py
+                    .detach(|| zip.finish(&mut sink))
                     .map_err(|e| super::errors::write_error(e, None))?;
                 drop(sink);
-                target.commit().map_err(|e| os_error(&e, None))?;
+                target
+                    .commit()
+                    .map_err(|e| os_error(&e, Some(path.bind(py))))?;
                 Ok(written)
             }
             Out::File { mut sink } => {
