@@ -4,29 +4,46 @@
 # Debian ships no free-threaded interpreter, so this builds one from the
 # upstream source in Debian's python3.14 source package (its .orig tarball;
 # Debian's patches are not applied), on the host, into target/python3.14t,
-# where it is kept and reused. Then: a venv with the newest numpy (PyPI has
-# cp314t wheels), a version-specific cp314t fastnpz wheel (abi3 left out: it
-# does not exist for free-threaded builds), and the tests, with the GIL left
-# disabled (PYTHON_GIL unset); the run fails if importing fastnpz enables it.
+# where it is kept and reused. Then: a venv with the newest numpy that has a
+# wheel for it, a version-specific cp314t fastnpz wheel (pyproject.toml's
+# abi3 feature stays: pyo3 and maturin fall back to a version-specific build
+# on a free-threaded interpreter, as abi3 does not exist there), and the
+# tests, with the GIL left disabled (PYTHON_GIL unset); the run fails if
+# importing fastnpz turns the GIL back on.
 #
 #   scripts/test_free_threaded.sh                 # concurrency tests + fast suite
 #   scripts/test_free_threaded.sh -x -k savez     # extra arguments go to pytest
 #
 # Environment:
-#   PY314T     where the interpreter is installed (default target/python3.14t);
-#              PYFT_REBUILD=1 builds it again.
-#   NUMPY      pip requirement for numpy (default "numpy": the newest)
+#   PY_VERSION    the CPython series (default 3.14). Before 3.14 the script
+#                 stops once the interpreter is built: PyO3 0.30 supports
+#                 free-threading from 3.14 on.
+#   PYFT_PREFIX   where the interpreter goes (default target/pythonX.Yt);
+#                 PYFT_REBUILD=1 builds it again.
+#   SUITES        Debian suites to take the source from, first served wins
+#                 (default "sid experimental forky trixie")
+#   NUMPY         pip requirement for numpy (default "numpy": the newest)
 #
-# Needs root for apt-get (the build dependencies; the source comes through
-# apt-get source with a private sid deb-src list, the host's apt config is
-# left alone). Measured here (2 shared cores, Debian 12 host):
-#   source fetch       TIME_FETCH
-#   CPython build      TIME_BUILD   (configure + make -j2 + make install)
-#   venv + numpy       TIME_VENV
-#   fastnpz build      TIME_WHEEL
-#   tests              TIME_TESTS
-# so CI (40 minutes in all, ~30 already used) cannot afford the CPython build;
-# this is run by hand.
+# Needs root for apt-get: the build dependencies, and `apt-get source` with a
+# private deb-src list and state under target/ (the host's apt and the sid
+# chroot of scripts/test_py313_314.sh are left alone).
+#
+# Not run to the end yet: the mirror these machines reach answers 404 for
+# every python3.14 source package (sid 3.14.10-1, forky 3.14.8-1), so the
+# first step fails here. Measured instead with PY_VERSION=3.13 (forky's
+# 3.13.15 source is served), 2 cores shared with other work, Debian 12 host:
+#   source fetch       6 s    (Sources indexes, .dsc, .orig tarball, unpack)
+#   CPython build      207 s  (configure + make -j2 + make install; 250 s
+#                             with a cargo build beside it)
+#   venv + numpy       8 s    (numpy 2.4.6, the newest with a cp313t wheel,
+#                             pytest, tqdm; hypothesis and mypy's
+#                             ast-serialize have no cp313t wheel and fail to
+#                             build from source, with PyO3's 3.14 floor)
+#   fastnpz build      not possible on 3.13t; the same maturin command for
+#                      the abi3 wheel, from an empty target dir: 33 s
+# About 4 minutes before fastnpz is built, and the fast suite takes about 3
+# more (168 s on CPython 3.11 here): some 8 minutes from scratch, against the
+# few minutes CI has left, so this is run by hand and not from .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -57,9 +74,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "${PYFT_REBUILD:-0}" = 1 ] || [ ! -x "$python" ] || [ ! -e "$prefix/.fastnpz-ready" ]; then
-    # --- source: Debian's python3.14 source package, through a private apt
-    # state (sid deb-src only), so neither the host's apt nor the sid chroot
-    # of scripts/test_py313_314.sh changes.
+    # --- source: Debian's python$ver source package, through a private apt
+    # state (one deb-src suite at a time), so neither the host's apt nor the
+    # sid chroot of scripts/test_py313_314.sh changes.
     t0=$SECONDS
     apt_dir="$work/apt"
     rm -rf "$apt_dir" "$work/src"
