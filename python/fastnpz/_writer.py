@@ -241,8 +241,9 @@ class NpzWriter:
         # abort): threads sharing a writer take turns, each write still
         # compressing on all the cores, instead of the extension's
         # "Already mutably borrowed" and a name check that two threads could
-        # both pass.
-        self._lock = threading.Lock()
+        # both pass. Reentrant: a progress callback that calls back into the
+        # writer gets the extension's RuntimeError, as before, not a deadlock.
+        self._lock = threading.RLock()
         self._zip_names: list[str] = []
         self._seen: set[str] = set()
         self._writer: Any = None
@@ -429,11 +430,13 @@ class NpzWriter:
         if any(n < 0 for n in dims):
             raise ValueError(f"negative dimensions are not allowed: {dims}")
         zip_name, encoded, utf8 = _zip_name(name)
+        if zip_name in self._seen:
+            raise ValueError(f"{zip_name!r} is already in the archive")
         parts = _Parts()
         header = {"descr": npformat.dtype_to_descr(dt), "fortran_order": bool(fortran_order), "shape": dims}
         _write_array_header(parts, header, None)
         with self._lock:
-            if zip_name in self._seen:
+            if zip_name in self._seen:  # again: another thread may have added it
                 raise ValueError(f"{zip_name!r} is already in the archive")
             self._writer.stream_begin(encoded, utf8, b"".join(parts.parts))
             self._streaming = True
