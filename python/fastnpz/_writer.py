@@ -217,6 +217,10 @@ class NpzWriter:
     hard kill mid-append leaves them intact, followed by a partial member;
     :meth:`recover` cuts that off.
 
+    Threads may share one writer: its calls take turns (each write still
+    compresses on all the cores), so members arrive whole, in the order the
+    calls got their turn, and a name is added once.
+
     Examples
     --------
     >>> import numpy as np, fastnpz
