@@ -68,6 +68,108 @@ def test_sixteen_threads_each_get_their_own_correct_archive(tmp_path):
         assert results[i] == expected[i], f"thread {i}: archive differs from numpy's"
 
 
+def _run_threads(n: int, work) -> None:
+    """``work(i)`` on ``n`` threads started together; re-raise the first error."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            work(i)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+
+
+def _inputs(seed: int) -> dict[str, np.ndarray]:
+    """Members on both sides of the 256 KiB line (inflated in parallel
+    above it), a strided view, and a string array."""
+    rng = np.random.default_rng(seed)
+    return {
+        "big": rng.standard_normal(150_000 + 1000 * seed),
+        "ints": rng.integers(0, 9, size=(300, 200 + seed)).T,
+        "small": np.arange(seed + 3, dtype=np.int16),
+        "text": np.array([f"row {k}" for k in range(seed + 1)]),
+    }
+
+
+def test_threads_save_and_load_their_own_archives_at_once(tmp_path):
+    """On free-threaded CPython this runs saves and loads truly at once:
+    each archive has numpy's member bytes and each load numpy's arrays."""
+    inputs = [_inputs(i) for i in range(8)]
+    compressed = [_members(_save(np.savez_compressed, **kw)) for kw in inputs]
+    stored = [_members(_save(np.savez, **kw)) for kw in inputs]
+
+    def work(i: int) -> None:
+        for _ in range(3):
+            path = tmp_path / f"c{i}.npz"
+            fastnpz.savez_compressed(path, **inputs[i])
+            assert _members(path.read_bytes()) == compressed[i]
+            buf = _save(fastnpz.savez, **inputs[i])
+            assert _members(buf) == stored[i]
+            for source in (path, io.BytesIO(buf)):
+                with fastnpz.load(source) as f, np.load(source) as g:
+                    assert f.files == g.files
+                    for name in g.files:
+                        np.testing.assert_array_equal(f[name], g[name])
+                        assert f[name].dtype == g[name].dtype
+
+    _run_threads(8, work)
+
+
+def test_threads_share_one_npzfile(tmp_path):
+    """Threads reading the members of one open NpzFile, in order (read
+    ahead) and in reverse, each get numpy's arrays."""
+    arrays = {f"{name}{k}": _inputs(k)[name] for k in range(6) for name in ("big", "ints")}
+    path = tmp_path / "shared.npz"
+    np.savez_compressed(path, **arrays)
+    with np.load(path) as g:
+        expected = {name: g[name] for name in g.files}
+    with fastnpz.load(path) as f:
+
+        def work(i: int) -> None:
+            names = list(expected) if i % 2 == 0 else list(reversed(expected))
+            for _ in range(3):
+                for name in names:
+                    np.testing.assert_array_equal(f[name], expected[name])
+
+        _run_threads(6, work)
+
+
+def test_threads_share_one_npzwriter(tmp_path):
+    """Writes to one NpzWriter from several threads take turns: every member
+    arrives, as numpy compresses it, and a name two threads race for is
+    added once."""
+    arrays = {f"t{i}_{j}": _inputs(i + j)["big"] for i in range(4) for j in range(4)}
+    expected = _members(_save(np.savez_compressed, **arrays))
+    duplicates: list[str] = []
+    path = tmp_path / "shared.npz"
+    with fastnpz.NpzWriter(path) as w:
+
+        def work(i: int) -> None:
+            for j in range(4):
+                w.write(f"t{i}_{j}", arrays[f"t{i}_{j}"])
+                try:
+                    w.write("same", arrays["t0_0"])
+                except ValueError as exc:
+                    duplicates.append(str(exc))
+
+        _run_threads(4, work)
+    members = _members(path.read_bytes())
+    assert members.pop("same.npy") == expected["t0_0.npy"]
+    assert members == expected
+    assert len(duplicates) == 15 and all("already in the archive" in d for d in duplicates)
+
+
 def test_array_mutated_while_saving_gives_a_valid_archive():
     """The bytes may mix old and new values, as with numpy, but every CRC
     must match what was written (each chunk is read once, into the buffer its

@@ -139,6 +139,8 @@ _ZIPFILE_CHECKS_ZIP64_END = _zipfile_checks_zip64_end()
 
 #: numpy 2's NpzFile maps names with a dict; numpy 1.26 keeps a list.
 _FILES_IS_DICT = isinstance(_NumpyNpzFile(io.BytesIO(b"PK\x05\x06" + bytes(18)))._files, dict)
+# Shared by every thread, unlocked: two threads missing the same typestr at
+# once both store an equal dtype, which is harmless (dicts are thread-safe).
 _DTYPES: dict[str, numpy.dtype[Any]] = {}
 _FALLBACK = object()
 

@@ -13,6 +13,7 @@ import math
 import operator
 import os
 import struct
+import threading
 import zipfile
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
@@ -216,6 +217,10 @@ class NpzWriter:
     hard kill mid-append leaves them intact, followed by a partial member;
     :meth:`recover` cuts that off.
 
+    Threads may share one writer: its calls take turns (each write still
+    compresses on all the cores), so members arrive whole, in the order the
+    calls got their turn, and a name is added once.
+
     Examples
     --------
     >>> import numpy as np, fastnpz
@@ -236,6 +241,13 @@ class NpzWriter:
         if mode not in ("w", "x", "a"):
             raise ValueError(f"mode must be 'w', 'x' or 'a', not {mode!r}")
         self._file: Any = None
+        # One call at a time changes the archive (write, stream, close,
+        # abort): threads sharing a writer take turns, each write still
+        # compressing on all the cores, instead of the extension's
+        # "Already mutably borrowed" and a name check that two threads could
+        # both pass. Reentrant: a progress callback that calls back into the
+        # writer gets the extension's RuntimeError, as before, not a deadlock.
+        self._lock = threading.RLock()
         self._zip_names: list[str] = []
         self._seen: set[str] = set()
         self._writer: Any = None
@@ -352,6 +364,10 @@ class NpzWriter:
         """
         if not isinstance(name, str):
             raise TypeError(f"member names must be str, not {type(name).__name__}")
+        with self._lock:
+            self._write(name, array, allow_pickle)
+
+    def _write(self, name: str, array: Any, allow_pickle: bool) -> None:
         if self._writer.closed:
             raise ValueError("I/O operation on closed NpzWriter")
         if self._streaming:
@@ -423,8 +439,11 @@ class NpzWriter:
         parts = _Parts()
         header = {"descr": npformat.dtype_to_descr(dt), "fortran_order": bool(fortran_order), "shape": dims}
         _write_array_header(parts, header, None)
-        self._writer.stream_begin(encoded, utf8, b"".join(parts.parts))
-        self._streaming = True
+        with self._lock:
+            if zip_name in self._seen:  # again: another thread may have added it
+                raise ValueError(f"{zip_name!r} is already in the archive")
+            self._writer.stream_begin(encoded, utf8, b"".join(parts.parts))
+            self._streaming = True
         return NpzStream(self, zip_name, dt, math.prod(dims) * dt.itemsize, bool(fortran_order))
 
     def _stream_done(self, zip_name: str | None) -> None:
@@ -437,6 +456,10 @@ class NpzWriter:
     def close(self) -> None:
         """Write the central directory and put the archive in place. Does
         nothing when already closed."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if not self._writer.closed:
             if self._appending and not self._added:
                 # Nothing to add: the archive stays exactly as it was.
@@ -452,8 +475,9 @@ class NpzWriter:
         """Abandon the archive: mode ``'w'`` and ``'x'`` leave the path as
         it was before, mode ``'a'`` cuts the archive back to its old bytes.
         A file object in mode ``'w'`` keeps what was written to it."""
-        if not self._writer.closed:
-            self._abandon()
+        with self._lock:
+            if not self._writer.closed:
+                self._abandon()
 
     def _abandon(self) -> None:
         self._writer.abort()
