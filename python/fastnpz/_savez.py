@@ -257,7 +257,9 @@ def save_archive(file: Any, args: tuple[Any, ...], kwds: dict[str, Any], compres
 
 
 def _to_file(file: Any, start: int | None, seekable: bool, level: int, threads: int) -> Any:
-    return _fastnpz.ArchiveWriter.to_file(file, start=start, seekable=seekable, level=level, align=False, threads=threads)
+    return _fastnpz.ArchiveWriter.to_file(
+        file, start=start, seekable=seekable, level=level, align=False, threads=threads
+    )
 
 
 def _write_all(writer: Any, members: list[tuple[bytes, bool, bytes, Any]], progress: Any) -> None:

@@ -13,9 +13,11 @@ use pyo3::prelude::*;
 ///
 /// Declared GIL-free (PyO3's default since 0.28, spelled out): on
 /// free-threaded CPython importing it leaves the GIL off. What was checked:
-/// - Rust statics: only atomics (`pool::ACTIVE_WORKERS`, the temporary
-///   file counter of `sink::create_temp`); everything else shared between threads is behind a `Mutex`/`OnceLock`
-///   or an atomic, and no code uses `Python<'py>` as a lock.
+/// - Rust statics: atomics (`pool::ACTIVE_WORKERS`, the temporary file
+///   counter in `sink::path_target`) and a `OnceLock` (the core count in
+///   `pool::usable_cores`); everything else shared between threads is
+///   behind a `Mutex`/`OnceLock` or an atomic, and no code uses
+///   `Python<'py>` as a lock.
 /// - The compressing and inflating already run detached (`py.detach`), i.e.
 ///   at the same time as any Python thread even with a GIL, so the unsafe
 ///   code's reasoning never relied on it: arrays being saved are pinned
