@@ -46,17 +46,12 @@ pub(crate) fn code_lengths(freqs: &[u32], limit: u8, lengths: &mut [u8]) {
     }
     let (mut leaf, mut node) = (0usize, n);
     for next in n..2 * n - 1 {
-        let mut pick = || {
-            if leaf < n && (node >= next || weight[leaf] <= weight[node]) {
-                leaf += 1;
-                leaf - 1
-            } else {
-                node += 1;
-                node - 1
-            }
-        };
-        let a = pick();
-        let b = pick();
+        // The lighter of the next leaf and the next inner node, twice; a
+        // plain function keeps `leaf` and `node` in registers, where a
+        // closure borrowing them kept them in memory (a third of the time
+        // of literal coding a 4 KiB member, by perf).
+        let a = lighter(&weight, n, next, &mut leaf, &mut node);
+        let b = lighter(&weight, n, next, &mut leaf, &mut node);
         weight[next] = weight[a] + weight[b];
         parent[a] = next as u16;
         parent[b] = next as u16;
@@ -99,6 +94,19 @@ pub(crate) fn code_lengths(freqs: &[u32], limit: u8, lengths: &mut [u8]) {
             lengths[(symbols[i] & 0xFFFF) as usize] = d as u8;
             i += 1;
         }
+    }
+}
+
+/// Take the lighter of the next unused leaf (`leaf` < `n`) and the next
+/// unused inner node (`node` < `next`), ties to the leaf.
+#[inline(always)]
+fn lighter(weight: &[u64], n: usize, next: usize, leaf: &mut usize, node: &mut usize) -> usize {
+    if *leaf < n && (*node >= next || weight[*leaf] <= weight[*node]) {
+        *leaf += 1;
+        *leaf - 1
+    } else {
+        *node += 1;
+        *node - 1
     }
 }
 

@@ -69,10 +69,11 @@ fn block(bits: &mut BitWriter<'_>, data: &[u8], hist: &[u32; 256], last: bool) {
     // Two one-bit distance codes: never used, but a complete code keeps
     // every inflater happy (zlib does the same for literal-only blocks).
     DynamicHeader::new(&lit_len, &[1, 1]).write(bits, last);
-    for &b in data {
-        let b = usize::from(b);
-        bits.put(u32::from(lit_code[b]), u32::from(lit_len[b]));
+    let mut table = [0u32; 256];
+    for (t, (&code, &len)) in table.iter_mut().zip(lit_code.iter().zip(&lit_len)) {
+        *t = u32::from(code) | u32::from(len) << 16;
     }
+    bits.put_coded(data, &table);
     bits.put(
         u32::from(lit_code[END_OF_BLOCK]),
         u32::from(lit_len[END_OF_BLOCK]),
@@ -102,8 +103,8 @@ pub fn encode(data: &[u8], last: bool, out: &mut Vec<u8>) {
                 *w += f;
             }
         }
-        let split: f64 = parts[..count].iter().map(block_cost).sum();
-        if count > 1 && split < block_cost(&whole) {
+        // One piece (a span of 16 KiB or less) has nothing to split.
+        if count > 1 && parts[..count].iter().map(block_cost).sum::<f64>() < block_cost(&whole) {
             for (i, (h, piece)) in parts.iter().zip(span.chunks(SUB_BLOCK)).enumerate() {
                 block(&mut bits, piece, h, final_span && i + 1 == count);
             }
