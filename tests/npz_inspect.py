@@ -11,6 +11,7 @@ expected bytes.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import io
@@ -18,6 +19,8 @@ import os
 import pickle
 import re
 import struct
+import threading
+import time
 import traceback
 import warnings
 import zipfile
@@ -621,6 +624,40 @@ def record_call(func, *args, **kwargs):
             traceback.clear_frames(e.__traceback__)
             gc.collect()
     return res, exc, [(x.category, str(x.message)) for x in w]
+
+
+@contextlib.contextmanager
+def fifo_drained(path):
+    """Make a FIFO at ``path`` and drain it from a Python thread while the
+    block runs (that thread needs the GIL, so a writer holding it through
+    a blocking write would hang); yields the list the chunks go to, complete
+    once the block has ended."""
+    os.mkfifo(path)
+    rfd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    chunks, done = [], threading.Event()
+
+    def reader():
+        while True:
+            try:
+                c = os.read(rfd, 65536)
+            except BlockingIOError:
+                c = None
+            if c:
+                chunks.append(c)
+            elif done.is_set():
+                return
+            else:
+                time.sleep(0.002)
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    try:
+        yield chunks
+    finally:
+        done.set()
+        t.join(10)
+        os.close(rfd)
+    assert not t.is_alive(), "the FIFO reader did not finish"
 
 
 def first_diff(a: bytes, b: bytes) -> int:

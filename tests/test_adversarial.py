@@ -15,8 +15,6 @@ import os
 import pickle
 import shutil
 import tempfile
-import threading
-import time
 import warnings
 
 import numpy as np
@@ -28,6 +26,7 @@ from npz_inspect import (
     assert_bytes_identical,
     assert_full_parity,
     check_parity,
+    fifo_drained,
     record_call,
 )
 
@@ -562,31 +561,8 @@ def test_fifo_path_with_a_reader(fnpz, kind, tmp_path):
     descriptors; fastnpz must produce the same stream."""
     def save(func, tag):
         p = tmp_path / f"{tag}.npz"
-        os.mkfifo(p)
-        rfd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-        chunks, done = [], threading.Event()
-
-        def reader():
-            while True:
-                try:
-                    c = os.read(rfd, 65536)
-                except BlockingIOError:
-                    c = None
-                if c:
-                    chunks.append(c)
-                elif done.is_set():
-                    return
-                else:
-                    time.sleep(0.002)
-
-        t = threading.Thread(target=reader)
-        t.start()
-        try:
+        with fifo_drained(p) as chunks:
             _, exc, _ = record_call(func, p, GOOD, big=np.arange(100_000))
-        finally:
-            done.set()
-            t.join(10)
-            os.close(rfd)
         assert exc is None, exc
         return b"".join(chunks)
 

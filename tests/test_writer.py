@@ -17,7 +17,7 @@ import pytest
 
 import fastnpz
 from fastnpz._savez import NUMPY_TAKES_ALLOW_PICKLE
-from npz_inspect import Unseekable
+from npz_inspect import Unseekable, fifo_drained
 
 
 def _members():
@@ -255,39 +255,11 @@ def test_fifo_larger_than_the_pipe_with_a_python_reader(tmp_path):
     """The directory and the buffered bytes are written at close with the GIL
     released: a reader that is a Python thread keeps draining the pipe (it
     hung there before, once savez_compressed wrote through the same close)."""
-    import threading
-    import time
-
-    fifo = tmp_path / "pipe.npz"
-    os.mkfifo(fifo)
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    chunks, done = [], threading.Event()
-
-    def reader():
-        while True:
-            try:
-                c = os.read(fd, 1 << 16)
-            except BlockingIOError:
-                c = None
-            if c:
-                chunks.append(c)
-            elif done.is_set():
-                return
-            else:
-                time.sleep(0.002)
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
     members = {f"m{i}": np.arange(50_000) * i for i in range(8)}  # 3.2 MB raw
-    try:
-        with fastnpz.NpzWriter(fifo) as w:
+    with fifo_drained(tmp_path / "pipe.npz") as chunks:
+        with fastnpz.NpzWriter(tmp_path / "pipe.npz") as w:
             for key, value in members.items():
                 w.write(key, value)
-    finally:
-        done.set()
-        t.join(10)
-        os.close(fd)
-    assert not t.is_alive()
     ref = io.BytesIO()
     np.savez_compressed(ref, **members)
     assert _contents(io.BytesIO(b"".join(chunks))) == _contents(io.BytesIO(ref.getvalue()))
