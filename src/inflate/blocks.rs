@@ -18,9 +18,10 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, TryRecvError};
 
 use super::libdeflate::{Decompressor, Failed, Resumed};
+use super::populate::populate_write;
 use super::DecodeError;
 use crate::encode::crc32;
 use crate::source::Source;
@@ -35,6 +36,8 @@ const STEP: usize = 16 << 20;
 const WINDOW: usize = 8 << 20;
 const MARGIN: usize = 2 << 20;
 const MAX_WINDOW: usize = 64 << 20;
+/// Pages mapped ahead of the inflater per check for a finished part.
+const POPULATE_STEP: usize = 2 << 20;
 /// Back-references reach at most this far.
 const DEFLATE_WINDOW: usize = 32 * 1024;
 /// The most the first step may inflate into scratch memory: the header,
@@ -154,6 +157,14 @@ impl Body {
         // them; the caller promises no writes meanwhile.
         unsafe { std::slice::from_raw_parts(self.ptr.add(range.start), range.len()) }
     }
+
+    /// Map the pages of `range` for writing, without writing to them
+    /// (safe beside the inflater's writes: see `populate`).
+    fn populate(&self, range: Range<usize>) -> bool {
+        let range = range.start.min(self.len)..range.end.min(self.len);
+        // The pointer is only handed to the kernel, never dereferenced.
+        populate_write(self.ptr.wrapping_add(range.start), range.len())
+    }
 }
 
 /// How `decode` reports and takes orders.
@@ -243,7 +254,30 @@ pub fn decode(
             let shared = &shared;
             scope.spawn(move || {
                 let mut crc = crc;
-                for part in parts {
+                // While no part waits for its CRC, the pages ahead of the
+                // inflater are mapped (`populate`), a few MiB at a time.
+                let mut ahead = written_body;
+                loop {
+                    let part = if ahead < shared.len {
+                        match parts.try_recv() {
+                            Ok(part) => part,
+                            Err(TryRecvError::Empty) => {
+                                let end = ahead.saturating_add(POPULATE_STEP).min(shared.len);
+                                ahead = if shared.populate(ahead..end) {
+                                    end
+                                } else {
+                                    shared.len
+                                };
+                                continue;
+                            }
+                            Err(TryRecvError::Disconnected) => break,
+                        }
+                    } else {
+                        match parts.recv() {
+                            Ok(part) => part,
+                            Err(_) => break,
+                        }
+                    };
                     // SAFETY: only parts already written are sent, and
                     // nothing writes to them again while this thread runs
                     // (libdeflate writes only after them).

@@ -9,6 +9,8 @@
 //!   time, each step resuming at the block boundary the last one paused at;
 //! - `libdeflate`: libdeflate's faster one-shot inflater, for compressed
 //!   bytes held whole (a chunk, a small member);
+//! - `populate`: the output's page faults taken on the idle core, ahead
+//!   of the one inflating a whole stream;
 //! - `markers`: finding the sync-flush markers that end fastnpz's chunks,
 //!   so the chunks of one large member can be inflated in parallel, each
 //!   into its own slice of the output.
@@ -16,6 +18,7 @@
 pub mod blocks;
 pub mod libdeflate;
 pub mod markers;
+pub mod populate;
 pub mod serial;
 
 use std::sync::atomic::{AtomicU64, Ordering};
