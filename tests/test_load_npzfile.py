@@ -431,6 +431,27 @@ def test_npz_file_position_after_member_reads(fzload, tmp_path, kind):
     assert out[1] == out[0]
 
 
+def test_owned_file_position_after_member_reads(fzload, tmp_path):
+    """Opened from a path, the archive's own file is ``.fid``: its position
+    after each read (in order, out of order, again, after a member numpy
+    reads) is numpy's, however lazily fastnpz moves it."""
+    path = tmp_path / "own.npz"
+    path.write_bytes(RAW)
+    out = []
+    for _, load in _both(fzload):
+        z = load(path)
+        pos = [z.fid.tell()]
+        for name in ("a", "b", "c", "a", "g", "b", "b"):
+            z[name]
+            pos.append(z.fid.tell())
+        for name in z:
+            z[name]
+        pos.append(z.fid.tell())
+        z.close()
+        out.append((pos, z.fid))
+    assert out[1] == out[0]
+
+
 @pytest.mark.parametrize("kind", ["bytesio", "file"])
 def test_sequential_npy_and_pickles_from_one_file(fzload, tmp_path, kind):
     """np.save twice and pickle.dump into one file, then load them in turn:
