@@ -45,8 +45,19 @@ def load_times(path):
     return out
 
 
-def choose(layout, ladder, weight, margin, slack, noise_literal):
-    """The first candidate of `ladder` that fits, and the candidates measured."""
+#: The second test fastnpz ships for match-finding candidates (policy.rs
+#: `fits`): spread weight, margin in bytes (divided by zlib's sample bytes,
+#: not their square root), slack.
+MATCHES_TEST = (0.75, 40.0, 0.005)
+
+
+def choose(layout, ladder, weight, margin, slack, noise_literal, matches_test=None):
+    """The first candidate of `ladder` that fits, and the candidates measured.
+
+    A candidate fits by the first test (`weight`, `margin` over the square
+    root of zlib's sample bytes, `slack`), or, when it is not literal coding
+    and `matches_test` is given, by that second test.
+    """
     if noise_literal and layout["noise"]:
         return "Literal", []
     z = layout["zlib"]
@@ -56,18 +67,22 @@ def choose(layout, ladder, weight, margin, slack, noise_literal):
         measured.append(c)
         s = layout[c]
         ratios = [a / max(b, 1) for a, b in zip(s, z, strict=True)]
-        est = sum(s) / total + weight * (max(ratios) - min(ratios)) + margin / math.sqrt(total)
-        if est <= 1 + slack:
+        ratio, spread = sum(s) / total, max(ratios) - min(ratios)
+        if ratio + weight * spread + margin / math.sqrt(total) <= 1 + slack:
             return c, measured
+        if matches_test and c != "Literal":
+            w2, m2, s2 = matches_test
+            if ratio + w2 * spread + m2 / total <= 1 + s2:
+                return c, measured
     return "zlib", measured
 
 
-def evaluate(members, times, key, ladder, weight, margin, slack, noise_literal):
+def evaluate(members, times, key, ladder, weight, margin, slack, noise_literal, matches_test=None):
     """(worst whole ratio, list of (file, choice, ratio, fraction))."""
     rows = []
     for m in members:
         lay = next(lay for lay in m["layouts"] if (lay["den"], lay["count"]) == key)
-        c, measured = choose(lay, ladder, weight, margin, slack, noise_literal)
+        c, measured = choose(lay, ladder, weight, margin, slack, noise_literal, matches_test)
         ratio = 1.0 if c == "zlib" else m["whole"][c]
         name = m["file"].rsplit("/", 1)[-1]
         t = times.get(name)
@@ -118,6 +133,17 @@ def main(argv=None) -> int:
                 if m["file"].rsplit("/", 1)[-1] == name:
                     m["oracle_ratios"] = {r[i]: float(r[i + 1]) for i in range(11, len(r) - 2, 3)}
     keys = sorted({(lay["den"], lay["count"]) for lay in fit[0]["layouts"]})
+    # The rule fastnpz ships, on the policy's own windows (windows.rs
+    # LAYOUTS=0:0) when the data has them.
+    shipped = (0, 0) if (0, 0) in keys else keys[0]
+    print(f"shipped rule (first test 0.5, 1.0, 0.005; second {MATCHES_TEST}), layout {shipped}:")
+    for part, members in (("fitting", fit), ("held-out", judge)):
+        worst, rows = evaluate(members, times, shipped, LADDER, 0.5, 1.0, 0.005, True, MATCHES_TEST)
+        to_zlib = sum(1 for r in rows if r[1] == "zlib")
+        fr = [r[3] for r in rows if r[3] is not None]
+        med = f", median fraction {statistics.median(fr):.3f}, min {min(fr):.3f}" if fr else ""
+        print(f"  {part}: worst whole ratio {worst:.4f} over {len(rows)} members, {to_zlib} to zlib{med}")
+    print()
     best = []
     for key, weight, margin, slack, noise in itertools.product(
         keys,

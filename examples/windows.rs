@@ -5,17 +5,21 @@
 //! (a fraction of the member in a number of spread windows) each window's
 //! zlib size and each engine's:
 //! `cargo run --release --no-default-features --example windows -- FILE...`
-//! `LAYOUTS="32:4,64:4"` sets the layouts (`denominator:windows`; the
-//! default lists several). Sizes only, no timing, so the output is the same
+//! `LAYOUTS="32:4,64:4"` sets the layouts (`denominator:windows`, `0:0`
+//! for the policy's own windows; the default lists several). Sizes only, no timing, so the output is the same
 //! on a busy machine. Prints one JSON object per file.
 use fastnpz::chunk::CHUNK_SIZE;
-use fastnpz::encode::policy::{is_noise, CANDIDATES};
+use fastnpz::encode::policy::{is_noise, windows, CANDIDATES};
 use fastnpz::encode::zlib::Zlib;
 use fastnpz::encode::{Choice, ChunkEncoder, Compression, Effort};
 
 /// Windows of a layout: `count` spread windows, together `1/den` of the
 /// member, each at least 16 KiB.
 fn layout(n: u64, den: u64, count: u64) -> Vec<(usize, usize)> {
+    if den == 0 {
+        // "0:0": the policy's own windows.
+        return windows(n).map(|(at, len)| (at as usize, len)).collect();
+    }
     let len = (n / (den * count)).max(16 << 10).min(n);
     let room = n - len;
     (0..count)
