@@ -29,7 +29,8 @@ import sys
 
 __all__ = ["main"]
 
-LADDER = ["Literal", "L1", "L2", "L4", "L5s", "L7s"]
+#: policy.rs CANDIDATES (literal coding only where every window is noise).
+LADDER = ["L1", "L2", "L4", "L5s", "L7s"]
 TIME_NAMES = {"Literal": "literal"}
 BOUND = 1.01
 
@@ -45,18 +46,19 @@ def load_times(path):
     return out
 
 
-#: The second test fastnpz ships for match-finding candidates (policy.rs
-#: `fits`): spread weight, margin in bytes (divided by zlib's sample bytes,
-#: not their square root), slack.
+#: The second test fastnpz ships (policy.rs `fits`): spread weight, margin
+#: in bytes (divided by zlib's sample bytes, not their square root), slack;
+#: only on windows of SECOND_TEST_WINDOW bytes or more.
 MATCHES_TEST = (0.75, 40.0, 0.005)
+SECOND_TEST_WINDOW = 64 * 1024
 
 
 def choose(layout, ladder, weight, margin, slack, noise_literal, matches_test=None):
     """The first candidate of `ladder` that fits, and the candidates measured.
 
     A candidate fits by the first test (`weight`, `margin` over the square
-    root of zlib's sample bytes, `slack`), or, when it is not literal coding
-    and `matches_test` is given, by that second test.
+    root of zlib's sample bytes, `slack`), or, when `matches_test` is given
+    and the windows are long enough, by that second test.
     """
     if noise_literal and layout["noise"]:
         return "Literal", []
@@ -70,7 +72,7 @@ def choose(layout, ladder, weight, margin, slack, noise_literal, matches_test=No
         ratio, spread = sum(s) / total, max(ratios) - min(ratios)
         if ratio + weight * spread + margin / math.sqrt(total) <= 1 + slack:
             return c, measured
-        if matches_test and c != "Literal":
+        if matches_test and layout["len"] >= SECOND_TEST_WINDOW:
             w2, m2, s2 = matches_test
             if ratio + w2 * spread + m2 / total <= 1 + s2:
                 return c, measured
