@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import realdata
 
-__all__ = ["check", "members", "split_of", "main"]
+__all__ = ["check", "members", "slices", "split_of", "main"]
 
 # NIfTI-1 datatype codes -> numpy dtype characters.
 _NIFTI_DTYPES = {2: "u1", 4: "i2", 8: "i4", 16: "f4", 64: "f8", 256: "i1", 512: "u2", 768: "u4"}
@@ -106,18 +106,39 @@ def split_of(source: str) -> str:
     return "validate" if zlib.crc32(source.encode()) % 3 == 0 else "calibrate"
 
 
-def check(min_bytes: int) -> int:
-    """Each member saved alone by fastnpz and by numpy: size ratios, worst first."""
+#: Slice sizes for ``--check --slices`` (KiB): members too small to sample.
+SLICE_KIB = (4, 16, 64, 128, 200, 250)
+
+
+def slices(a):
+    """Contiguous pieces of ``a`` (flattened in memory order) of each of
+    ``SLICE_KIB``, from its start, a third and the middle: new arrays of the
+    sizes the policy does not sample, cut from real data."""
+    flat = a.reshape(-1, order="F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C")
+    for kib in SLICE_KIB:
+        n = (kib << 10) // max(a.itemsize, 1)
+        if len(flat) < 2 * n:
+            continue
+        for at in (0, len(flat) // 3, len(flat) // 2):
+            yield f"{kib}K@{at}", np.ascontiguousarray(flat[at : at + n])
+
+
+def check(min_bytes: int, with_slices: bool = False) -> int:
+    """Each member saved alone by fastnpz and by numpy: size ratios, worst
+    first; with ``with_slices``, also each of its ``slices``."""
     import fastnpz
 
     rows = []
     for source, name, a in members(min_bytes):
         if a.nbytes < min_bytes:
             continue
-        ours, theirs = io.BytesIO(), io.BytesIO()
-        fastnpz.savez_compressed(ours, a=a)
-        np.savez_compressed(theirs, a=a)
-        rows.append((ours.tell() / theirs.tell(), split_of(source), a.nbytes, name))
+        pieces = [("", a)] + (list(slices(a)) if with_slices else [])
+        for tag, piece in pieces:
+            ours, theirs = io.BytesIO(), io.BytesIO()
+            fastnpz.savez_compressed(ours, a=piece)
+            np.savez_compressed(theirs, a=piece)
+            label = f"{name} [{tag}]" if tag else name
+            rows.append((ours.tell() / theirs.tell(), split_of(source), piece.nbytes, label))
     rows.sort(reverse=True)
     for part in ("calibrate", "validate"):
         mine = [r for r in rows if r[1] == part]
@@ -136,9 +157,14 @@ def main(argv=None) -> int:
         action="store_true",
         help="save each member with fastnpz and with numpy instead, and print the size ratios, worst first",
     )
+    p.add_argument(
+        "--slices",
+        action="store_true",
+        help="with --check, also pieces of 4-250 KiB cut from each member (the sizes saved unsampled)",
+    )
     opts = p.parse_args(argv)
     if opts.check:
-        return check(opts.min_kib << 10)
+        return check(opts.min_kib << 10, opts.slices)
     seen = set()
     for part in ("calibrate", "validate"):
         os.makedirs(os.path.join(opts.out, part), exist_ok=True)

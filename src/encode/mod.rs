@@ -256,7 +256,7 @@ impl ChunkEncoder {
                 let start = out.len();
                 self.compressor(policy::REFERENCE_EFFORT)?
                     .compress(data, last, out)?;
-                if out.len() - start < policy::SMALL_EXACT {
+                if policy::small_needs_zlib(data.len(), out.len() - start) {
                     let mut zlib = std::mem::take(&mut self.sample_out);
                     zlib.clear();
                     let r = self.zlib()?.compress(data, last, &mut zlib);
