@@ -6,8 +6,9 @@
 //! zlib size and each engine's:
 //! `cargo run --release --no-default-features --example windows -- FILE...`
 //! `LAYOUTS="32:4,64:4"` sets the layouts (`denominator:windows`, `0:0`
-//! for the policy's own windows; the default lists several). Sizes only, no timing, so the output is the same
-//! on a busy machine. Prints one JSON object per file.
+//! for the policy's own windows; the default lists several). Sizes only,
+//! no timing, so the output is the same on a busy machine. Prints one JSON
+//! object per file.
 use fastnpz::chunk::CHUNK_SIZE;
 use fastnpz::encode::policy::{is_noise, windows, CANDIDATES};
 use fastnpz::encode::zlib::Zlib;

@@ -170,7 +170,7 @@ impl Choices {
                 Ok(samples) if policy::all_noise(&samples) => Slot::Decided(Ok(Choice::Literal)),
                 Ok(samples) => Slot::Sampling(Sampling {
                     state: Mutex::new(SamplingState {
-                        ladder: Ladder::new(samples.len(), samples.first().map_or(0, Vec::len)),
+                        ladder: Ladder::for_samples(&samples),
                         outcome: None,
                     }),
                     samples,

@@ -347,12 +347,10 @@ class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
         name = self._name(key)
         reader = self._reader
         if reader is None or self._closed or getattr(self._source, "closed", False):
-            self._seek_to = None
-            return super().__getitem__(key)
+            return self._numpy_getitem(key)
         index = self._index[name]
         if index in self._numpy_reads:
-            self._seek_to = None
-            return super().__getitem__(key)
+            return self._numpy_getitem(key)
         with self._lock:
             ready = self._ready.pop(index, None)
             sequential = index == self._last + 1 or (index == 0 and self._iterating)
@@ -366,8 +364,7 @@ class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
                 self._ready.update(read)
         if ready is None:
             self._numpy_reads.add(index)
-            self._seek_to = None
-            return super().__getitem__(key)
+            return self._numpy_getitem(key)
         array, data_end = ready
         # Where zipfile leaves the file after reading this member: at once
         # for a file the caller holds, when next seen (``fid``) for one
@@ -377,6 +374,12 @@ class NpzFile(_NumpyNpzFile):  # type: ignore[misc]
         else:
             self._source.seek(data_end)
         return array
+
+    def _numpy_getitem(self, key: Any) -> Any:
+        """``key`` read by numpy's own ``__getitem__`` (through zipfile,
+        which moves the file itself: no position is left pending)."""
+        self._seek_to = None
+        return super().__getitem__(key)
 
     def _plan(self, index: int) -> list[int]:
         """``index`` and the members after it that are not read yet, while

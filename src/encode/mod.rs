@@ -192,10 +192,7 @@ impl ChunkEncoder {
         if policy::all_noise(&samples) {
             return Ok(Choice::Literal);
         }
-        Ok(
-            policy::Ladder::new(samples.len(), samples.first().map_or(0, Vec::len))
-                .settle(|probe| self.measure(probe, &samples))?,
-        )
+        Ok(policy::Ladder::for_samples(&samples).settle(|probe| self.measure(probe, &samples))?)
     }
 
     /// Append `data`, compressed as one chunk, to `out`: noise as literals,

@@ -240,7 +240,7 @@ const SECOND_TEST_WINDOW: usize = 64 * 1024;
 /// Over the corpus (126 members), the size classes and seeded datasets
 /// (26) and 142 further members (slices, other seeds and sizes), the worst
 /// choice is 1.0068 of zlib whole, as with the first test alone, and 5
-/// members go to zlib fewer.
+/// fewer members go to zlib.
 pub fn fits(zlib: &[u64], sizes: &[u64], second: bool) -> bool {
     let total: u64 = zlib.iter().sum();
     if total == 0 || zlib.len() != sizes.len() {
@@ -288,6 +288,11 @@ pub struct Ladder {
 }
 
 impl Ladder {
+    /// Nothing measured yet, for a member sampled in these windows.
+    pub fn for_samples(samples: &[Vec<u8>]) -> Self {
+        Ladder::new(samples.len(), samples.first().map_or(0, Vec::len))
+    }
+
     /// Nothing measured yet, for a member sampled in `windows` windows of
     /// `window_len` bytes.
     pub fn new(windows: usize, window_len: usize) -> Self {
